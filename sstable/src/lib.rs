@@ -1,0 +1,1 @@
+//! Block-based sorted tables for Strata (work in progress).

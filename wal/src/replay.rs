@@ -1,0 +1,292 @@
+//! Replay of one log under a recovery mode: which batches to apply, what was
+//! dropped, or the error the mode demands.
+
+use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::batch::DecodedBatch;
+use crate::error::Error;
+use crate::mode::RecoveryMode;
+use crate::problem::{Problem, ProblemKind};
+use crate::reader::{Event, Reader, Record};
+
+/// A write batch read intact from a log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReplayedBatch {
+    /// File offset of the record that holds the batch.
+    pub offset: u64,
+    /// File offset just past that record.
+    pub end_offset: u64,
+    /// Sequence number of the batch's first counted entry.
+    pub sequence: u64,
+    /// Number of counted entries.
+    pub count: u32,
+    /// The encoded batch (decode it with [`DecodedBatch::decode`]).
+    pub payload: Vec<u8>,
+}
+
+impl ReplayedBatch {
+    /// The sequence number the batch after this one should carry.
+    #[must_use]
+    pub fn next_sequence(&self) -> u64 {
+        self.sequence.saturating_add(u64::from(self.count))
+    }
+}
+
+/// A region of a log that replay did not apply.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DroppedRegion {
+    /// File offset of the first dropped byte.
+    pub offset: u64,
+    /// Number of bytes dropped.
+    pub length: u64,
+    /// Why: the problem found at `offset`.
+    pub kind: ProblemKind,
+}
+
+impl DroppedRegion {
+    /// Whether the region is a truncation (the log ended early) rather than a
+    /// corruption.
+    #[must_use]
+    pub fn is_truncation(&self) -> bool {
+        self.kind.is_truncation()
+    }
+}
+
+/// How the replay of one log ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogEnd {
+    /// Every byte was a record or padding.
+    Clean,
+    /// Problems were dropped and replay went on to the end (a truncated tail
+    /// under TolerateCorruptedTailRecords, anything under
+    /// SkipAnyCorruptedRecords).
+    DroppedAndContinued,
+    /// Replay stopped at the first problem; the rest of the log was dropped
+    /// (PointInTimeRecovery, or a stale record of a recycled log).
+    Stopped,
+}
+
+/// What the replay of one log did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogReport {
+    /// The log.
+    pub file: PathBuf,
+    /// The mode applied.
+    pub mode: RecoveryMode,
+    /// Length of the log in bytes.
+    pub length: u64,
+    /// Number of batches to apply.
+    pub batches: u64,
+    /// Sequence of the first batch to apply.
+    pub first_sequence: Option<u64>,
+    /// Sequence the batch after the last applied one would carry.
+    pub next_sequence: Option<u64>,
+    /// Regions not applied, in file order.
+    pub dropped: Vec<DroppedRegion>,
+    /// How replay ended.
+    pub end: LogEnd,
+}
+
+impl LogReport {
+    /// Total bytes dropped.
+    #[must_use]
+    pub fn dropped_bytes(&self) -> u64 {
+        self.dropped.iter().map(|region| region.length).sum()
+    }
+}
+
+impl fmt::Display for LogReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} ({} bytes) under {}: {} batches",
+            self.file.display(),
+            self.length,
+            self.mode,
+            self.batches
+        )?;
+        if let (Some(first), Some(next)) = (self.first_sequence, self.next_sequence) {
+            write!(f, ", sequences {first}..{next}")?;
+        }
+        match self.end {
+            LogEnd::Clean => f.write_str(", clean end")?,
+            LogEnd::DroppedAndContinued => f.write_str(", damage skipped")?,
+            LogEnd::Stopped => f.write_str(", stopped early")?,
+        }
+        for region in &self.dropped {
+            write!(
+                f,
+                "\n  dropped {} bytes at offset {}: {} ({})",
+                region.length,
+                region.offset,
+                region.kind,
+                if region.is_truncation() {
+                    "truncation"
+                } else {
+                    "corruption"
+                }
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// The result of replaying one log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogReplay {
+    /// Batches to apply, in log order.
+    pub batches: Vec<ReplayedBatch>,
+    /// What happened.
+    pub report: LogReport,
+}
+
+/// What a mode does with one problem.
+enum Decision {
+    /// Record the region as dropped and keep reading.
+    DropAndContinue,
+    /// Drop everything from the problem to the end of the log.
+    Stop,
+    /// Fail the replay.
+    Fail,
+}
+
+fn decide(mode: RecoveryMode, kind: &ProblemKind) -> Decision {
+    match (mode, kind) {
+        (RecoveryMode::SkipAnyCorruptedRecords, _) => Decision::DropAndContinue,
+        (RecoveryMode::PointInTimeRecovery, _) => Decision::Stop,
+        // A stale record of a recycled log is its end, except that
+        // AbsoluteConsistency refuses one that interrupts a chain
+        // (RocksDB log_reader.cc, kOldRecord).
+        (
+            RecoveryMode::AbsoluteConsistency,
+            ProblemKind::StaleRecord {
+                inside_chain: false,
+            },
+        )
+        | (RecoveryMode::TolerateCorruptedTailRecords, ProblemKind::StaleRecord { .. }) => {
+            Decision::Stop
+        }
+        (RecoveryMode::TolerateCorruptedTailRecords, kind) if kind.is_truncation() => {
+            Decision::DropAndContinue
+        }
+        _ => Decision::Fail,
+    }
+}
+
+/// Replays one log under `mode`, reading every byte before deciding, and
+/// returns the batches to apply with a report, or the error the mode demands
+/// (naming `file`, the offset and the kind of the problem).
+///
+/// Each record must hold a well-formed write batch; one that does not is a
+/// [`ProblemKind::BadBatch`] corruption. Sequence continuity between batches
+/// and between logs is the caller's to check.
+///
+/// ```
+/// use strata_wal::{RecoveryMode, ReaderOptions, Writer, WriterOptions, replay};
+/// use strata_wal::batch::BatchBuilder;
+///
+/// let mut writer = Writer::new(Vec::new(), WriterOptions::default());
+/// writer.add_record(&BatchBuilder::new().put(b"a", b"1").finish(1))?;
+/// writer.add_record(&BatchBuilder::new().put(b"b", b"2").finish(2))?;
+/// let mut log = writer.into_inner();
+/// log.truncate(log.len() - 3); // a crash tore the last record
+///
+/// let path = std::path::Path::new("000001.log");
+/// let reader = || strata_wal::Reader::new(&log[..], ReaderOptions::default());
+/// let replayed = replay(reader(), RecoveryMode::PointInTimeRecovery, path)?;
+/// assert_eq!(replayed.batches.len(), 1);
+/// assert!(replayed.report.dropped[0].is_truncation());
+/// assert!(replay(reader(), RecoveryMode::AbsoluteConsistency, path).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn replay<R: Read>(
+    mut reader: Reader<R>,
+    mode: RecoveryMode,
+    file: &Path,
+) -> Result<LogReplay, Error> {
+    let io_error = |source| Error::Io {
+        file: file.to_path_buf(),
+        source,
+    };
+    let mut batches = Vec::new();
+    let mut dropped = Vec::new();
+    let mut stopped_at: Option<(u64, ProblemKind)> = None;
+    while let Some(event) = reader.next_event().map_err(io_error)? {
+        if stopped_at.is_some() {
+            // Keep reading only to learn the log's length.
+            continue;
+        }
+        let problem = match event {
+            Event::Record(record) => match batch_of(record) {
+                Ok(batch) => {
+                    batches.push(batch);
+                    continue;
+                }
+                Err(problem) => problem,
+            },
+            Event::Problem(problem) => problem,
+        };
+        match decide(mode, &problem.kind) {
+            Decision::DropAndContinue => dropped.push(DroppedRegion {
+                offset: problem.offset,
+                length: problem.length,
+                kind: problem.kind,
+            }),
+            Decision::Stop => stopped_at = Some((problem.offset, problem.kind)),
+            Decision::Fail => {
+                return Err(Error::Corruption {
+                    file: file.to_path_buf(),
+                    offset: problem.offset,
+                    kind: problem.kind,
+                    mode,
+                });
+            }
+        }
+    }
+    let length = reader.bytes_read();
+    let end = if let Some((offset, kind)) = stopped_at {
+        dropped.push(DroppedRegion {
+            offset,
+            length: length - offset,
+            kind,
+        });
+        LogEnd::Stopped
+    } else if dropped.is_empty() {
+        LogEnd::Clean
+    } else {
+        LogEnd::DroppedAndContinued
+    };
+    let report = LogReport {
+        file: file.to_path_buf(),
+        mode,
+        length,
+        batches: batches.len() as u64,
+        first_sequence: batches.first().map(|batch| batch.sequence),
+        next_sequence: batches.last().map(ReplayedBatch::next_sequence),
+        dropped,
+        end,
+    };
+    Ok(LogReplay { batches, report })
+}
+
+fn batch_of(record: Record) -> Result<ReplayedBatch, Problem> {
+    let (sequence, count) = match DecodedBatch::decode(&record.payload) {
+        Ok(batch) => (batch.sequence, batch.count),
+        Err(error) => {
+            return Err(Problem {
+                offset: record.offset,
+                length: record.end_offset - record.offset,
+                kind: ProblemKind::BadBatch(error.to_string()),
+            });
+        }
+    };
+    Ok(ReplayedBatch {
+        offset: record.offset,
+        end_offset: record.end_offset,
+        sequence,
+        count,
+        payload: record.payload,
+    })
+}
