@@ -378,6 +378,14 @@ impl<R: Read> Reader<R> {
     /// A zero header at a record boundary: padding if only zeros follow to the
     /// end of the log, a problem otherwise.
     fn zeros(&mut self) -> io::Result<Option<Event>> {
+        let rest = &self.block[self.position..];
+        if self.block_is_full()
+            && rest.len() < RECYCLABLE_HEADER_SIZE
+            && rest.iter().all(|&byte| byte == 0)
+        {
+            // A writer with recyclable headers zero-fills up to 10 bytes.
+            return Ok(self.short_remainder());
+        }
         let here = self.here();
         let start = self.chain.take().map(|chain| chain.start);
         let run = self.scan_zeros()?;
