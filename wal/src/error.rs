@@ -51,8 +51,8 @@ impl fmt::Display for Error {
                 write!(
                     f,
                     "{what} in log {} at offset {offset}: {kind}. Recovery mode {mode} does not \
-                     accept it; nothing was changed. Opening with point-in-time-recovery would \
-                     keep the records before it and quarantine the rest.",
+                     accept it. Recovering with point-in-time-recovery would keep the \
+                     records before it and drop the rest.",
                     file.display()
                 )
             }
