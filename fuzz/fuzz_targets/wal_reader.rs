@@ -16,7 +16,11 @@ use strata_wal::{
 #[derive(Arbitrary, Debug)]
 enum Piece {
     /// A physical record with a correct checksum.
-    Record { type_byte: u8, payload: Vec<u8>, log_number: u32 },
+    Record {
+        type_byte: u8,
+        payload: Vec<u8>,
+        log_number: u32,
+    },
     /// A write batch as a Full record with a correct checksum.
     Batch { sequence: u8, keys: Vec<Vec<u8>> },
     /// A header whose length field lies.
@@ -54,15 +58,22 @@ fn assemble(pieces: &[Piece], checksum: Checksum) -> Vec<u8> {
     let mut bytes = Vec::new();
     for piece in pieces {
         match piece {
-            Piece::Record { type_byte, payload, log_number } => {
-                bytes.extend(physical(*type_byte, payload, *log_number, checksum))
-            }
+            Piece::Record {
+                type_byte,
+                payload,
+                log_number,
+            } => bytes.extend(physical(*type_byte, payload, *log_number, checksum)),
             Piece::Batch { sequence, keys } => {
                 let mut builder = strata_wal::batch::BatchBuilder::new();
                 for key in keys {
                     builder.put(key, b"v");
                 }
-                bytes.extend(physical(1, &builder.finish(u64::from(*sequence)), 0, checksum));
+                bytes.extend(physical(
+                    1,
+                    &builder.finish(u64::from(*sequence)),
+                    0,
+                    checksum,
+                ));
             }
             Piece::LyingLength { type_byte, length } => {
                 bytes.extend_from_slice(&[1, 2, 3, 4]);
@@ -87,7 +98,10 @@ fn check(bytes: &[u8], options: ReaderOptions) {
             Event::Record(record) => (record.offset, record.end_offset),
             Event::Problem(problem) => (problem.offset, problem.end_offset()),
         };
-        assert!(start >= covered_until, "regions overlap or go backwards: {event:?}");
+        assert!(
+            start >= covered_until,
+            "regions overlap or go backwards: {event:?}"
+        );
         assert!(end <= bytes.len() as u64 && start <= end);
         covered_until = end;
         match event {
@@ -95,8 +109,15 @@ fn check(bytes: &[u8], options: ReaderOptions) {
             Event::Problem(problem) => problems.push(problem),
         }
     }
-    assert_eq!(reader.accounting().total(), bytes.len() as u64, "bytes unaccounted for");
-    let batches: Vec<&Vec<u8>> = good.iter().filter(|p| DecodedBatch::decode(p).is_ok()).collect();
+    assert_eq!(
+        reader.accounting().total(),
+        bytes.len() as u64,
+        "bytes unaccounted for"
+    );
+    let batches: Vec<&Vec<u8>> = good
+        .iter()
+        .filter(|p| DecodedBatch::decode(p).is_ok())
+        .collect();
     let all_clean = problems.is_empty() && batches.len() == good.len();
 
     for mode in RecoveryMode::ALL {
@@ -116,7 +137,9 @@ fn check(bytes: &[u8], options: ReaderOptions) {
                     // quietly under AbsoluteConsistency.
                     assert!(problems.first().is_none_or(|p| matches!(
                         p.kind,
-                        ProblemKind::StaleRecord { inside_chain: false }
+                        ProblemKind::StaleRecord {
+                            inside_chain: false
+                        }
                     )));
                 }
             }
@@ -136,7 +159,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let block_size = [12, 16, 32, 64, 100, 32 * 1024][usize::from(input.block_size_choice) % 6];
-    let checksum = if input.crc32c { Checksum::Crc32c } else { Checksum::Crc32 };
+    let checksum = if input.crc32c {
+        Checksum::Crc32c
+    } else {
+        Checksum::Crc32
+    };
     let options = ReaderOptions {
         block_size,
         checksum,

@@ -22,17 +22,35 @@ struct Input {
 
 fuzz_target!(|input: Input| {
     let block_size = usize::from(input.block_size).clamp(strata_wal::MIN_BLOCK_SIZE, 32 * 1024);
-    let checksum = if input.crc32c { Checksum::Crc32c } else { Checksum::Crc32 };
+    let checksum = if input.crc32c {
+        Checksum::Crc32c
+    } else {
+        Checksum::Crc32
+    };
     let header_format = match input.recyclable {
-        Some(number) => HeaderFormat::Recyclable { log_number: u64::from(number) },
+        Some(number) => HeaderFormat::Recyclable {
+            log_number: u64::from(number),
+        },
         None => HeaderFormat::Legacy,
     };
-    let mut writer = Writer::new(Vec::new(), WriterOptions { block_size, checksum, header_format });
+    let mut writer = Writer::new(
+        Vec::new(),
+        WriterOptions {
+            block_size,
+            checksum,
+            header_format,
+        },
+    );
     let mut payloads = Vec::new();
     let mut ends = Vec::new();
-    let long_values = input.repeat.iter().map(|(byte, count)| vec![*byte; usize::from(*count)]);
+    let long_values = input
+        .repeat
+        .iter()
+        .map(|(byte, count)| vec![*byte; usize::from(*count)]);
     for (index, value) in input.values.into_iter().chain(long_values).enumerate() {
-        let payload = BatchBuilder::new().put(b"k", &value).finish(index as u64 + 1);
+        let payload = BatchBuilder::new()
+            .put(b"k", &value)
+            .finish(index as u64 + 1);
         writer.add_record(&payload).expect("memory");
         ends.push(writer.file_offset());
         payloads.push(payload);
@@ -50,10 +68,18 @@ fuzz_target!(|input: Input| {
         .expect("memory");
     assert_eq!(read, payloads);
 
-    let cut = if bytes.is_empty() { 0 } else { input.cut as usize % (bytes.len() + 1) };
+    let cut = if bytes.is_empty() {
+        0
+    } else {
+        input.cut as usize % (bytes.len() + 1)
+    };
     let complete = ends.iter().filter(|&&end| end <= cut as u64).count();
     for mode in RecoveryMode::ALL {
-        let result = replay(Reader::new(&bytes[..cut], options), mode, "cut.log".as_ref());
+        let result = replay(
+            Reader::new(&bytes[..cut], options),
+            mode,
+            "cut.log".as_ref(),
+        );
         match result {
             Ok(replayed) => {
                 let applied: Vec<&Vec<u8>> = replayed.batches.iter().map(|b| &b.payload).collect();
