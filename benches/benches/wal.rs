@@ -2,6 +2,7 @@
 //! checksum throughput measured in the same run as the reference.
 //!
 //! `cargo bench -p strata-bench --bench wal`
+#![allow(missing_docs)] // criterion_group! generates undocumented items
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
@@ -98,5 +99,9 @@ fn read_and_replay(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, checksum_reference, append, read_and_replay);
+criterion_group! {
+    name = benches;
+    config = Criterion::default();
+    targets = checksum_reference, append, read_and_replay
+}
 criterion_main!(benches);

@@ -14,13 +14,6 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn unhex(text: &str) -> Vec<u8> {
-    (0..text.len())
-        .step_by(2)
-        .map(|at| u8::from_str_radix(&text[at..at + 2], 16).unwrap())
-        .collect()
-}
-
 /// One batch of a `.expected` file: sequence, count and entries rendered as
 /// the file renders them.
 type ExpectedBatch = (u64, u32, Vec<String>);
