@@ -301,6 +301,12 @@ impl BatchBuilder {
         self.count
     }
 
+    /// Length of the encoded batch in bytes.
+    #[must_use]
+    pub fn encoded_len(&self) -> usize {
+        self.bytes.len()
+    }
+
     /// Whether no entry was added.
     #[must_use]
     pub fn is_empty(&self) -> bool {

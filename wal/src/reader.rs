@@ -252,24 +252,25 @@ impl<R: Read> Reader<R> {
 
         // Following RocksDB (log_reader.cc, ReadPhysicalRecord), the log number
         // of a recyclable record is compared before its checksum.
-        if recyclable && known.is_some() {
-            if let Some(log_number) = self.options.log_number {
-                let at = self.position + LOG_NUMBER_OFFSET;
-                let stored = u32::from_le_bytes([
-                    self.block[at],
-                    self.block[at + 1],
-                    self.block[at + 2],
-                    self.block[at + 3],
-                ]);
-                if stored != stored_log_number(log_number) {
-                    let inside_chain = self.chain.is_some();
-                    self.position = record_end;
-                    return Ok(Some(self.drop_chain_through(
-                        here,
-                        record_end_offset,
-                        ProblemKind::StaleRecord { inside_chain },
-                    )));
-                }
+        if recyclable
+            && known.is_some()
+            && let Some(log_number) = self.options.log_number
+        {
+            let at = self.position + LOG_NUMBER_OFFSET;
+            let stored = u32::from_le_bytes([
+                self.block[at],
+                self.block[at + 1],
+                self.block[at + 2],
+                self.block[at + 3],
+            ]);
+            if stored != stored_log_number(log_number) {
+                let inside_chain = self.chain.is_some();
+                self.position = record_end;
+                return Ok(Some(self.drop_chain_through(
+                    here,
+                    record_end_offset,
+                    ProblemKind::StaleRecord { inside_chain },
+                )));
             }
         }
 

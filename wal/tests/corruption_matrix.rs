@@ -29,7 +29,9 @@ fn is_clean_cut(log: &BuiltLog, cut: u64, complete: usize) -> bool {
     };
     let block = log.block_size as u64;
     cut == last_end
-        || (cut % block == 0 && cut > last_end && cut - last_end < LEGACY_HEADER_SIZE as u64)
+        || (cut.is_multiple_of(block)
+            && cut > last_end
+            && cut - last_end < LEGACY_HEADER_SIZE as u64)
 }
 
 fn check_every_truncation(log: &BuiltLog) {
