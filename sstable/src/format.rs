@@ -1,0 +1,114 @@
+//! Constants of the table format, in one place. The full layout is in
+//! `docs/sstable_format.md`.
+//!
+//! ```text
+//! table   := data_block* filter_block? meta_index_block index_block footer
+//! block   := contents trailer
+//! trailer := compression: u8 | checksum: u32 LE (masked CRC-32 of contents ++ compression)
+//! footer  := meta_index_offset: u64 LE | meta_index_size: u64 LE
+//!          | index_offset: u64 LE | index_size: u64 LE
+//!          | format_version: u32 LE | checksum: u32 LE (masked CRC-32 of the 36 bytes before it)
+//!          | magic: u64 LE
+//! ```
+
+/// Size of the compression byte of a block trailer.
+const COMPRESSION_SIZE: usize = 1;
+/// Size of the checksum of a block trailer.
+const CHECKSUM_SIZE: usize = 4;
+
+/// Size of the trailer after every block: compression byte + masked checksum.
+pub const BLOCK_TRAILER_SIZE: usize = COMPRESSION_SIZE + CHECKSUM_SIZE;
+const _: () = assert!(BLOCK_TRAILER_SIZE == 5);
+
+/// The only compression byte Strata writes and reads: the block is stored as is.
+pub const COMPRESSION_NONE: u8 = 0;
+
+/// Offset of the meta-index block handle inside the footer.
+pub(crate) const FOOTER_META_INDEX_OFFSET: usize = 0;
+/// Offset of the index block handle inside the footer.
+pub(crate) const FOOTER_INDEX_OFFSET: usize = FOOTER_META_INDEX_OFFSET + FIXED_HANDLE_SIZE;
+/// Offset of the format version inside the footer.
+pub(crate) const FOOTER_VERSION_OFFSET: usize = FOOTER_INDEX_OFFSET + FIXED_HANDLE_SIZE;
+/// Offset of the footer's own checksum.
+pub(crate) const FOOTER_CHECKSUM_OFFSET: usize = FOOTER_VERSION_OFFSET + 4;
+/// Offset of the magic number inside the footer.
+pub(crate) const FOOTER_MAGIC_OFFSET: usize = FOOTER_CHECKSUM_OFFSET + CHECKSUM_SIZE;
+/// A block handle in the footer: offset and size, each a `u64 LE`.
+pub(crate) const FIXED_HANDLE_SIZE: usize = 16;
+
+/// Size of the footer at the end of every table.
+pub const FOOTER_SIZE: usize = FOOTER_MAGIC_OFFSET + 8;
+const _: () = assert!(FOOTER_SIZE == 48);
+const _: () = assert!(FOOTER_CHECKSUM_OFFSET == 36);
+
+/// The last eight bytes of every table: `"strtsst1"` read as a `u64 LE`.
+pub const TABLE_MAGIC: u64 = u64::from_le_bytes(*b"strtsst1");
+
+/// The format version this crate writes and the only one it reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The meta-index key under which the bloom filter block is recorded.
+pub const FILTER_META_KEY: &[u8] = b"filter.strata.bloom64";
+
+/// Default target size of a data block before it is cut, in bytes.
+pub const DEFAULT_BLOCK_SIZE_BYTES: usize = 4 * 1024;
+/// The largest target block size a builder accepts; larger requests are
+/// lowered to it so that offsets inside a block always fit a `u32`.
+pub const MAX_BLOCK_SIZE_BYTES: usize = 1 << 30;
+/// Default number of entries between restart points of a data block.
+pub const DEFAULT_RESTART_INTERVAL: usize = 16;
+/// Default bloom filter bits per user key (about 1 % false positives).
+pub const DEFAULT_BLOOM_BITS_PER_KEY: usize = 10;
+/// Bits per key above this are treated as this: more buys nothing measurable.
+pub const MAX_BLOOM_BITS_PER_KEY: usize = 64;
+
+const MASK_DELTA: u32 = 0xa282_ead8;
+
+/// Masks a checksum before it is stored, as LevelDB and RocksDB do:
+/// `((crc >> 15) | (crc << 17)).wrapping_add(0xa282ead8)`.
+#[must_use]
+pub fn mask_checksum(crc: u32) -> u32 {
+    crc.rotate_right(15).wrapping_add(MASK_DELTA)
+}
+
+/// Inverts [`mask_checksum`].
+#[must_use]
+pub fn unmask_checksum(masked: u32) -> u32 {
+    masked.wrapping_sub(MASK_DELTA).rotate_left(15)
+}
+
+/// The masked CRC-32 stored in a block trailer: it covers the block contents,
+/// then the compression byte.
+#[must_use]
+pub(crate) fn block_checksum(contents: &[u8], compression: u8) -> u32 {
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(contents);
+    hasher.update(&[compression]);
+    mask_checksum(hasher.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mask_round_trips_and_changes_the_value() {
+        for crc in [0, 1, 0xdead_beef, u32::MAX] {
+            assert_eq!(unmask_checksum(mask_checksum(crc)), crc);
+            assert_ne!(mask_checksum(crc), crc);
+        }
+    }
+
+    #[test]
+    #[expect(
+        clippy::manual_rotate,
+        reason = "the formula as the format doc states it"
+    )]
+    fn mask_matches_the_documented_formula() {
+        let crc: u32 = 0x1234_5678;
+        assert_eq!(
+            mask_checksum(crc),
+            ((crc >> 15) | (crc << 17)).wrapping_add(0xa282_ead8)
+        );
+    }
+}

@@ -1,0 +1,351 @@
+//! Opens a table and answers point lookups; `verify` checks every byte.
+
+use std::cmp::Ordering;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::block::{Block, KeyOrder};
+use crate::error::{Error, Result};
+use crate::filter::BloomFilter;
+use crate::footer::{BlockHandle, Footer};
+use crate::format::{
+    BLOCK_TRAILER_SIZE, COMPRESSION_NONE, FILTER_META_KEY, FOOTER_SIZE, block_checksum,
+};
+use crate::iterator::TableIterator;
+use crate::key::{ValueKind, compare_internal_keys, lookup_key, parse_internal_key};
+use crate::mmap::MmapFile;
+use crate::source::ReadAt;
+
+/// What [`Table::get`] found: the newest entry of the user key at or below
+/// the requested sequence.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// The entry's sequence number.
+    pub sequence: u64,
+    /// A value, or a deletion marker.
+    pub kind: ValueKind,
+    /// The value (empty for deletions).
+    pub value: Vec<u8>,
+}
+
+/// What [`Table::verify`] read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// Entries read, all in order and all passing the filter.
+    pub entry_count: u64,
+    /// Data blocks read, all with good checksums.
+    pub data_block_count: u64,
+}
+
+/// An open table. Cloning is cheap; clones share the source.
+#[derive(Clone)]
+pub struct Table {
+    pub(crate) inner: Arc<TableInner>,
+}
+
+pub(crate) struct TableInner {
+    source: Box<dyn ReadAt>,
+    pub(crate) file: Arc<Path>,
+    file_size: u64,
+    footer: Footer,
+    filter_handle: Option<BlockHandle>,
+    filter: Option<BloomFilter>,
+    pub(crate) index: Arc<Block>,
+}
+
+impl std::fmt::Debug for Table {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Table")
+            .field("file", &self.inner.file)
+            .field("file_size", &self.inner.file_size)
+            .field("footer", &self.inner.footer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Table {
+    /// Maps the file at `path` read-only and opens it.
+    ///
+    /// # Errors
+    /// `Io` if the file cannot be mapped; see [`Table::open`].
+    pub fn open_path(path: impl AsRef<Path>) -> Result<Table> {
+        let path = path.as_ref();
+        let map = MmapFile::open(path).map_err(|source| Error::Io {
+            file: path.to_path_buf(),
+            source,
+        })?;
+        Table::open(map, path)
+    }
+
+    /// Opens the table in `source`; `file` names it in errors. Reads and
+    /// checks the footer, the meta-index, the filter and the index.
+    ///
+    /// # Errors
+    /// `Corruption` for a truncated file or bad bytes in what it reads;
+    /// `Io` if the source fails.
+    pub fn open<R: ReadAt + 'static>(source: R, file: impl AsRef<Path>) -> Result<Table> {
+        let file: Arc<Path> = Arc::from(file.as_ref());
+        let file_size = source.size_bytes().map_err(|source| Error::Io {
+            file: file.to_path_buf(),
+            source,
+        })?;
+        let mut reader = Reader {
+            source: &source,
+            file: &file,
+            footer_offset: 0,
+        };
+        let footer_offset = file_size.checked_sub(FOOTER_SIZE as u64).ok_or_else(|| {
+            reader.corruption(
+                0,
+                format!(
+                    "the file is {file_size} bytes, shorter than the {FOOTER_SIZE}-byte \
+                         footer: it is truncated or is not a table"
+                ),
+            )
+        })?;
+        reader.footer_offset = footer_offset;
+        let mut footer_bytes = [0; FOOTER_SIZE];
+        reader.read(footer_offset, &mut footer_bytes)?;
+        let footer = Footer::decode(&footer_bytes)
+            .map_err(|reason| reader.corruption(footer_offset, reason))?;
+
+        let meta_index = Arc::new(reader.read_block(footer.meta_index, KeyOrder::Bytewise)?);
+        let mut filter_handle = None;
+        let mut meta = meta_index.iter();
+        meta.seek_to_first()?;
+        while meta.valid() {
+            if meta.key() == FILTER_META_KEY {
+                let handle = BlockHandle::decode(meta.value()).ok_or_else(|| {
+                    reader.corruption(
+                        meta.entry_file_offset(),
+                        "the filter's block handle is malformed".into(),
+                    )
+                })?;
+                filter_handle = Some(handle);
+            }
+            meta.next()?;
+        }
+        let filter = match filter_handle {
+            Some(handle) => {
+                let contents = reader.read_contents(handle)?;
+                Some(BloomFilter::new(contents).ok_or_else(|| {
+                    reader.corruption(
+                        handle.offset,
+                        "the filter block is empty or has a reserved probe count".into(),
+                    )
+                })?)
+            }
+            None => None,
+        };
+        let index = Arc::new(reader.read_block(footer.index, KeyOrder::Internal)?);
+        Ok(Table {
+            inner: Arc::new(TableInner {
+                source: Box::new(source),
+                file,
+                file_size,
+                footer,
+                filter_handle,
+                filter,
+                index,
+            }),
+        })
+    }
+
+    /// The name given at open.
+    #[must_use]
+    pub fn file(&self) -> &Path {
+        &self.inner.file
+    }
+
+    /// The size of the table in bytes.
+    #[must_use]
+    pub fn file_size_bytes(&self) -> u64 {
+        self.inner.file_size
+    }
+
+    /// Whether the table has a bloom filter.
+    #[must_use]
+    pub fn has_filter(&self) -> bool {
+        self.inner.filter.is_some()
+    }
+
+    /// Whether the filter says `user_key` may be in the table (always `true`
+    /// without a filter).
+    #[must_use]
+    pub fn may_contain(&self, user_key: &[u8]) -> bool {
+        self.inner
+            .filter
+            .as_ref()
+            .is_none_or(|filter| filter.may_contain(user_key))
+    }
+
+    /// The newest entry of `user_key` whose sequence is at most `sequence`:
+    /// a value or a deletion marker, or `None`. The filter is consulted before
+    /// any data block is read.
+    ///
+    /// # Errors
+    /// `Corruption` if a block on the way is damaged; `Io` if the source fails.
+    pub fn get(&self, user_key: &[u8], sequence: u64) -> Result<Option<Entry>> {
+        if !self.may_contain(user_key) {
+            return Ok(None);
+        }
+        let mut iterator = self.iter();
+        iterator.seek(&lookup_key(user_key, sequence))?;
+        if !iterator.valid() {
+            return Ok(None);
+        }
+        let offset = iterator.entry_file_offset();
+        let parsed = parse_internal_key(iterator.key()).ok_or_else(|| {
+            self.inner
+                .corruption(offset, "an entry key has no trailer".into())
+        })?;
+        if parsed.user_key != user_key {
+            return Ok(None);
+        }
+        let kind = ValueKind::from_byte(parsed.kind).ok_or_else(|| {
+            self.inner
+                .corruption(offset, format!("kind byte {} is unknown", parsed.kind))
+        })?;
+        Ok(Some(Entry {
+            sequence: parsed.sequence,
+            kind,
+            value: iterator.value().to_vec(),
+        }))
+    }
+
+    /// An iterator over every entry, not yet positioned.
+    #[must_use]
+    pub fn iter(&self) -> TableIterator {
+        TableIterator::new(Arc::clone(&self.inner))
+    }
+
+    /// Reads every block and checks checksums, that the blocks tile the file
+    /// without gaps, that keys are in strictly increasing order and inside
+    /// their index separators, that every kind is known, and that the filter
+    /// holds every user key.
+    ///
+    /// # Errors
+    /// The first `Corruption` found; `Io` if the source fails.
+    pub fn verify(&self) -> Result<VerifyReport> {
+        crate::verify::verify(self)
+    }
+
+    /// The handles of the filter, meta-index and index blocks, in file order.
+    pub(crate) fn metadata_handles(&self) -> Vec<BlockHandle> {
+        let footer = self.inner.footer;
+        self.inner
+            .filter_handle
+            .into_iter()
+            .chain([footer.meta_index, footer.index])
+            .collect()
+    }
+}
+
+impl TableInner {
+    pub(crate) fn corruption(&self, offset: u64, reason: String) -> Error {
+        Error::Corruption {
+            file: self.file.to_path_buf(),
+            offset,
+            reason,
+        }
+    }
+
+    pub(crate) fn footer_offset(&self) -> u64 {
+        self.file_size - FOOTER_SIZE as u64
+    }
+
+    /// Reads and checks the data block at `handle`.
+    pub(crate) fn read_data_block(&self, handle: BlockHandle) -> Result<Block> {
+        self.reader().read_block(handle, KeyOrder::Internal)
+    }
+
+    fn reader(&self) -> Reader<'_> {
+        Reader {
+            source: &*self.source,
+            file: &self.file,
+            footer_offset: self.footer_offset(),
+        }
+    }
+}
+
+/// Checked block reads from a source.
+struct Reader<'a> {
+    source: &'a dyn ReadAt,
+    file: &'a Arc<Path>,
+    footer_offset: u64,
+}
+
+impl Reader<'_> {
+    fn corruption(&self, offset: u64, reason: String) -> Error {
+        Error::Corruption {
+            file: self.file.to_path_buf(),
+            offset,
+            reason,
+        }
+    }
+
+    fn read(&self, offset: u64, buffer: &mut [u8]) -> Result<()> {
+        self.source
+            .read_exact_at(offset, buffer)
+            .map_err(|source| Error::Io {
+                file: self.file.to_path_buf(),
+                source,
+            })
+    }
+
+    /// The contents of the block at `handle`, checksum verified.
+    fn read_contents(&self, handle: BlockHandle) -> Result<Vec<u8>> {
+        let end = handle
+            .offset
+            .checked_add(handle.size)
+            .and_then(|end| end.checked_add(BLOCK_TRAILER_SIZE as u64));
+        let length = match (end, usize::try_from(handle.size)) {
+            (Some(end), Ok(size)) if end <= self.footer_offset => size + BLOCK_TRAILER_SIZE,
+            _ => {
+                return Err(self.corruption(
+                    handle.offset,
+                    format!(
+                        "a block handle (offset {}, size {}) points past the footer at {}",
+                        handle.offset, handle.size, self.footer_offset
+                    ),
+                ));
+            }
+        };
+        let mut contents = vec![0; length];
+        self.read(handle.offset, &mut contents)?;
+        let trailer_start = length - BLOCK_TRAILER_SIZE;
+        let compression = contents[trailer_start];
+        let mut stored = [0; 4];
+        stored.copy_from_slice(&contents[trailer_start + 1..]);
+        let stored = u32::from_le_bytes(stored);
+        let computed = block_checksum(&contents[..trailer_start], compression);
+        if stored != computed {
+            return Err(self.corruption(
+                handle.offset,
+                format!(
+                    "block checksum mismatch (stored {stored:#010x}, computed {computed:#010x}) \
+                     in the {}-byte block",
+                    handle.size
+                ),
+            ));
+        }
+        if compression != COMPRESSION_NONE {
+            return Err(self.corruption(
+                handle.offset,
+                format!("compression type {compression} is not supported"),
+            ));
+        }
+        contents.truncate(trailer_start);
+        Ok(contents)
+    }
+
+    fn read_block(&self, handle: BlockHandle, order: KeyOrder) -> Result<Block> {
+        let contents = self.read_contents(handle)?;
+        Block::new(contents, order, Arc::clone(self.file), handle.offset)
+    }
+}
+
+/// Whether `a < b` in internal-key order.
+pub(crate) fn is_before(a: &[u8], b: &[u8]) -> bool {
+    compare_internal_keys(a, b) == Ordering::Less
+}
