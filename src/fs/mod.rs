@@ -1,0 +1,97 @@
+//! The file-system seam: every file access of the engine goes through
+//! [`FileSystem`], so tests can run the real engine on [`SimFs`], which
+//! keeps durable and not-yet-durable state apart and can crash.
+
+use std::io::{self, Write};
+use std::path::Path;
+use std::sync::Arc;
+
+mod os;
+mod sim;
+
+pub use os::OsFs;
+pub use sim::{CrashOptions, SimFs};
+
+/// A file opened for appending. Bytes written are not durable until
+/// [`WritableFile::sync`] returns.
+pub trait WritableFile: Write + Send {
+    /// Makes every byte written so far durable (`fdatasync`).
+    fn sync(&mut self) -> io::Result<()>;
+}
+
+/// A file opened for positional reads.
+pub trait ReadableFile: Send + Sync {
+    /// Reads up to `buffer.len()` bytes at `offset`; returns how many were
+    /// read (0 at or past the end).
+    fn read_at(&self, offset: u64, buffer: &mut [u8]) -> io::Result<usize>;
+
+    /// The file's length in bytes.
+    fn len(&self) -> io::Result<u64>;
+
+    /// Whether the file is empty.
+    fn is_empty(&self) -> io::Result<bool> {
+        Ok(self.len()? == 0)
+    }
+
+    /// Reads the whole file.
+    fn read_all(&self) -> io::Result<Vec<u8>> {
+        let length = usize::try_from(self.len()?)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "file too large"))?;
+        let mut bytes = vec![0; length];
+        let mut filled = 0;
+        while filled < length {
+            let read = self.read_at(filled as u64, &mut bytes[filled..])?;
+            if read == 0 {
+                bytes.truncate(filled);
+                break;
+            }
+            filled += read;
+        }
+        Ok(bytes)
+    }
+}
+
+/// An advisory lock on a database directory, released on drop.
+pub trait FileLock: Send + Sync {}
+
+/// The operations the engine needs from a file system. Paths are absolute or
+/// relative to the process's working directory, as given.
+pub trait FileSystem: Send + Sync + std::fmt::Debug {
+    /// Creates (or truncates) a file and opens it for appending.
+    fn create(&self, path: &Path) -> io::Result<Box<dyn WritableFile>>;
+
+    /// Opens an existing file for appending at its end.
+    fn open_append(&self, path: &Path) -> io::Result<Box<dyn WritableFile>>;
+
+    /// Opens an existing file for positional reads.
+    fn open_read(&self, path: &Path) -> io::Result<Arc<dyn ReadableFile>>;
+
+    /// Renames `from` to `to`, replacing `to` if it exists (atomic on the
+    /// real file system). Durable only after [`FileSystem::sync_dir`].
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
+
+    /// Removes a file. Durable only after [`FileSystem::sync_dir`].
+    fn remove(&self, path: &Path) -> io::Result<()>;
+
+    /// The names (not paths) of the entries of a directory, sorted.
+    fn list(&self, directory: &Path) -> io::Result<Vec<String>>;
+
+    /// Creates a directory and its parents if missing.
+    fn create_dir_all(&self, directory: &Path) -> io::Result<()>;
+
+    /// Makes the directory's entries (creations, renames, removals) durable.
+    fn sync_dir(&self, directory: &Path) -> io::Result<()>;
+
+    /// Whether a file or directory exists.
+    fn exists(&self, path: &Path) -> bool;
+
+    /// Takes the advisory lock at `path` (creating the file if needed); fails
+    /// with `ErrorKind::WouldBlock` if another holder has it.
+    fn lock(&self, path: &Path) -> io::Result<Box<dyn FileLock>>;
+}
+
+impl strata_wal::SyncWrite for Box<dyn WritableFile> {
+    fn sync(&mut self) -> io::Result<()> {
+        WritableFile::sync(self.as_mut())
+    }
+}

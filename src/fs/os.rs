@@ -1,0 +1,232 @@
+//! [`OsFs`]: the real file system, through `std::fs`.
+//!
+//! Nothing is buffered here: every `write` goes straight to the kernel (the
+//! engine does its own buffering), and `sync` is `fdatasync`.
+
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::{FileLock, FileSystem, ReadableFile, WritableFile};
+
+/// The operating system's file system (Unix only: positional reads use
+/// `FileExt::read_at`, locks are `flock`-style advisory locks).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OsFs;
+
+/// An open file that the engine appends to.
+struct OsWritableFile {
+    file: File,
+}
+
+impl Write for OsWritableFile {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        self.file.write(bytes)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        // `File` has no user-space buffer; durability is `sync`'s job.
+        self.file.flush()
+    }
+}
+
+impl WritableFile for OsWritableFile {
+    fn sync(&mut self) -> io::Result<()> {
+        self.file.sync_data()
+    }
+}
+
+/// An open file that the engine reads at offsets.
+struct OsReadableFile {
+    file: File,
+}
+
+impl ReadableFile for OsReadableFile {
+    fn read_at(&self, offset: u64, buffer: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match self.file.read_at(buffer, offset) {
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                result => return result,
+            }
+        }
+    }
+
+    fn len(&self) -> io::Result<u64> {
+        Ok(self.file.metadata()?.len())
+    }
+}
+
+/// Holds the lock file open and locked; unlocks (and closes) on drop.
+struct OsFileLock {
+    file: File,
+}
+
+impl FileLock for OsFileLock {}
+
+impl Drop for OsFileLock {
+    fn drop(&mut self) {
+        // Closing the descriptor releases the lock as well; unlocking
+        // explicitly also covers a copy of the descriptor inherited by a
+        // forked child. Nothing useful can be done with an error here.
+        let _ = self.file.unlock();
+    }
+}
+
+impl FileSystem for OsFs {
+    fn create(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
+        let file = File::create(path)?;
+        Ok(Box::new(OsWritableFile { file }))
+    }
+
+    fn open_append(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
+        let file = OpenOptions::new().append(true).open(path)?;
+        Ok(Box::new(OsWritableFile { file }))
+    }
+
+    fn open_read(&self, path: &Path) -> io::Result<Arc<dyn ReadableFile>> {
+        let file = File::open(path)?;
+        Ok(Arc::new(OsReadableFile { file }))
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        fs::rename(from, to)
+    }
+
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        fs::remove_file(path)
+    }
+
+    /// Names that are not valid UTF-8 are converted lossily: they can never
+    /// parse as one of the engine's own file names, so they stay foreign.
+    fn list(&self, directory: &Path) -> io::Result<Vec<String>> {
+        let mut names = Vec::new();
+        for entry in fs::read_dir(directory)? {
+            names.push(entry?.file_name().to_string_lossy().into_owned());
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    fn create_dir_all(&self, directory: &Path) -> io::Result<()> {
+        fs::create_dir_all(directory)
+    }
+
+    fn sync_dir(&self, directory: &Path) -> io::Result<()> {
+        File::open(directory)?.sync_all()
+    }
+
+    fn exists(&self, path: &Path) -> bool {
+        path.exists()
+    }
+
+    /// Uses `File::try_lock` (an exclusive `flock` on Linux), which conflicts
+    /// between two open file descriptions even inside one process.
+    /// (`File::try_lock` is why the workspace needs Rust 1.89.)
+    fn lock(&self, path: &Path) -> io::Result<Box<dyn FileLock>> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)?;
+        let locked = file.try_lock();
+        match locked {
+            Ok(()) => Ok(Box::new(OsFileLock { file })),
+            Err(TryLockError::WouldBlock) => Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                format!(
+                    "the lock file {} is held by another process or handle",
+                    path.display()
+                ),
+            )),
+            Err(TryLockError::Error(error)) => Err(error),
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn written_and_synced_bytes_read_back_at_any_offset() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("000001.log");
+        let fs = OsFs;
+        let mut file = fs.create(&path).unwrap();
+        file.write_all(b"hello, ").unwrap();
+        file.write_all(b"world").unwrap();
+        file.sync().unwrap();
+        drop(file);
+
+        let reader = fs.open_read(&path).unwrap();
+        assert_eq!(reader.len().unwrap(), 12);
+        assert_eq!(reader.read_all().unwrap(), b"hello, world");
+        let mut middle = [0; 5];
+        assert_eq!(reader.read_at(7, &mut middle).unwrap(), 5);
+        assert_eq!(&middle, b"world");
+        assert_eq!(reader.read_at(12, &mut middle).unwrap(), 0);
+    }
+
+    #[test]
+    fn open_append_continues_at_the_end_and_create_truncates() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("MANIFEST-000001");
+        let fs = OsFs;
+        fs.create(&path).unwrap().write_all(b"abc").unwrap();
+        fs.open_append(&path).unwrap().write_all(b"def").unwrap();
+        assert_eq!(fs.open_read(&path).unwrap().read_all().unwrap(), b"abcdef");
+        drop(fs.create(&path).unwrap());
+        assert!(fs.open_read(&path).unwrap().is_empty().unwrap());
+    }
+
+    #[test]
+    fn rename_remove_and_list_act_on_directory_entries() {
+        let directory = tempfile::tempdir().unwrap();
+        let fs = OsFs;
+        let temporary = directory.path().join("CURRENT.tmp");
+        let current = directory.path().join("CURRENT");
+        fs.create(&temporary).unwrap().write_all(b"x").unwrap();
+        fs.create(&directory.path().join("000002.sst")).unwrap();
+        fs.rename(&temporary, &current).unwrap();
+        fs.sync_dir(directory.path()).unwrap();
+        assert_eq!(
+            fs.list(directory.path()).unwrap(),
+            vec!["000002.sst".to_owned(), "CURRENT".to_owned()]
+        );
+        fs.remove(&current).unwrap();
+        assert!(!fs.exists(&current));
+        assert!(fs.exists(directory.path()));
+        assert_eq!(
+            fs.open_read(&current).err().unwrap().kind(),
+            io::ErrorKind::NotFound
+        );
+    }
+
+    #[test]
+    fn lock_refuses_a_second_holder_of_the_same_path_and_releases_on_drop() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("LOCK");
+        let first = OsFs.lock(&path).unwrap();
+        let second = OsFs.lock(&path);
+        assert_eq!(
+            second.err().unwrap().kind(),
+            io::ErrorKind::WouldBlock,
+            "a second File handle on the same lock file must conflict"
+        );
+        drop(first);
+        let again = OsFs.lock(&path);
+        assert!(again.is_ok(), "the lock must be free once its guard drops");
+    }
+
+    #[test]
+    fn locks_on_different_paths_do_not_conflict() {
+        let directory = tempfile::tempdir().unwrap();
+        let _first = OsFs.lock(&directory.path().join("LOCK")).unwrap();
+        let second = OsFs.lock(&directory.path().join("OTHER-LOCK"));
+        assert!(second.is_ok());
+    }
+}

@@ -1,0 +1,689 @@
+//! [`SimFs`]: an in-memory file system that keeps durable and not-yet-durable
+//! state apart, can crash, and can inject failures. Modelled on LevelDB's
+//! `FaultInjectionTestEnv` and RocksDB's `FaultInjectionTestFS`.
+//!
+//! # Model
+//!
+//! - A file is an inode with two byte strings: `current` (what reads see and
+//!   writes append to) and `durable` (what survives a crash). `sync` on a
+//!   [`WritableFile`] sets `durable = current`. `current` always extends
+//!   `durable`: writes only append.
+//! - A directory maps names to inode ids, once as `current` entries and once
+//!   as `durable` entries. `create`, `rename` and `remove` change the current
+//!   entries; [`FileSystem::sync_dir`] copies them to the durable ones.
+//! - [`SimFs::crash`] is a power loss: every directory reverts to its durable
+//!   entries, every file to its durable bytes (optionally plus a torn prefix
+//!   of the unsynced bytes, see [`CrashOptions`]), and every handle opened
+//!   before the crash fails from then on.
+//!
+//! # Simplifications
+//!
+//! - Directories form one flat namespace keyed by their normalised path
+//!   (`Path::components`; `..` is not resolved). [`FileSystem::create_dir_all`]
+//!   makes directories durable at once, and they cannot be removed.
+//! - `create` of an existing name links a *new* empty inode under the name. On
+//!   a real file system the old inode is truncated in place instead; the
+//!   difference shows only if the engine relies on an unsynced directory after
+//!   re-creating an existing name, which it must not do.
+//! - [`FileSystem::open_read`] reads a snapshot of the content taken when the
+//!   file is opened. The engine only reads files that are no longer being
+//!   written (sealed logs, tables, manifests at recovery), so this is enough.
+//! - [`FileSystem::lock`] is a per-path lock set inside this `SimFs` (and its
+//!   clones). Like the real lock it creates the lock file if missing (a
+//!   current entry only, not counted as an operation). A crash releases no
+//!   lock: the guards belong to the caller.
+//! - Writes either append everything or nothing; a failed `sync` leaves the
+//!   durable bytes as they were.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::{FileLock, FileSystem, ReadableFile, WritableFile};
+
+/// How [`SimFs::crash`] treats bytes that were written but not synced.
+///
+/// The default drops all of them. Build options with struct update syntax:
+/// `CrashOptions { seed: 7, keep_torn_prefix: true, ..CrashOptions::default() }`.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct CrashOptions {
+    /// Seeds every random choice of the crash, so a failing seed replays.
+    pub seed: u64,
+    /// Keep, per file, a random prefix (possibly empty, possibly all) of the
+    /// unsynced bytes: a torn tail.
+    pub keep_torn_prefix: bool,
+    /// Replace a random run of the kept unsynced bytes by zeros, as a file
+    /// system does whose size reached the disk before the data. Only
+    /// meaningful with `keep_torn_prefix`.
+    pub zero_torn_bytes: bool,
+    /// Replace a random run of the kept unsynced bytes by random bytes. With
+    /// `zero_torn_bytes` too, each damaged run is zeros or garbage at random.
+    /// Only meaningful with `keep_torn_prefix`.
+    pub garbage_torn_bytes: bool,
+}
+
+/// The message of every error caused by [`SimFs::fail_after`].
+const INJECTED_FAILURE: &str = "injected failure";
+
+/// The message of every error of a handle opened before a crash.
+const STALE_HANDLE: &str =
+    "the file handle was opened before a simulated crash and is no longer valid";
+
+/// An in-memory file system for crash tests. Clones share one state, so a
+/// test keeps a clone to crash, inspect or damage what the engine writes.
+#[derive(Clone, Default)]
+pub struct SimFs {
+    state: Arc<Mutex<State>>,
+}
+
+impl fmt::Debug for SimFs {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.lock_state();
+        formatter
+            .debug_struct("SimFs")
+            .field("directories", &state.directories.len())
+            .field("inodes", &state.inodes.len())
+            .field("operation_count", &state.operation_count)
+            .field("generation", &state.generation)
+            .finish_non_exhaustive()
+    }
+}
+
+type InodeId = u64;
+
+#[derive(Clone, Default)]
+struct State {
+    /// Bumped by every crash; handles carry the generation they were opened in.
+    generation: u64,
+    next_inode: InodeId,
+    inodes: BTreeMap<InodeId, Inode>,
+    directories: BTreeMap<PathBuf, Directory>,
+    locks: BTreeSet<PathBuf>,
+    /// Mutating operations attempted so far (including failed ones).
+    operation_count: u64,
+    /// Operations numbered above this fail with [`INJECTED_FAILURE`].
+    fail_above: Option<u64>,
+    space_limit_bytes: Option<u64>,
+}
+
+#[derive(Clone, Default)]
+struct Inode {
+    durable: Vec<u8>,
+    current: Vec<u8>,
+}
+
+#[derive(Clone, Default)]
+struct Directory {
+    current: BTreeMap<String, InodeId>,
+    durable: BTreeMap<String, InodeId>,
+}
+
+impl SimFs {
+    /// An empty file system with no directories.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An independent copy of this file system (contents, durable state and
+    /// faults; no locks, and the copy's handles start fresh), so a test can
+    /// recover the same crashed state several ways.
+    #[must_use]
+    pub fn fork(&self) -> SimFs {
+        let mut state = self.lock_state().clone();
+        state.locks.clear();
+        state.generation += 1;
+        SimFs {
+            state: Arc::new(Mutex::new(state)),
+        }
+    }
+
+    fn lock_state(&self) -> MutexGuard<'_, State> {
+        lock_state(&self.state)
+    }
+
+    /// Simulates a power loss; see the module documentation and
+    /// [`CrashOptions`]. Locks stay held.
+    pub fn crash(&self, options: CrashOptions) {
+        let mut state = self.lock_state();
+        let mut random = SplitMix64::new(options.seed);
+        state.generation += 1;
+        for directory in state.directories.values_mut() {
+            directory.current = directory.durable.clone();
+        }
+        let linked: BTreeSet<InodeId> = state
+            .directories
+            .values()
+            .flat_map(|directory| directory.durable.values().copied())
+            .collect();
+        state.inodes.retain(|id, _| linked.contains(id));
+        for inode in state.inodes.values_mut() {
+            inode.current = crashed_content(inode, &options, &mut random);
+            inode.durable = inode.current.clone();
+        }
+    }
+
+    /// Makes the `(n + 1)`-th mutating operation from now (write, sync,
+    /// create, rename, remove, sync_dir) and every later one fail with an
+    /// `ErrorKind::Other` error "injected failure", until
+    /// [`SimFs::clear_faults`].
+    pub fn fail_after(&self, n: u64) {
+        let mut state = self.lock_state();
+        state.fail_above = Some(state.operation_count.saturating_add(n));
+    }
+
+    /// Removes the failure set by [`SimFs::fail_after`] and the space limit.
+    pub fn clear_faults(&self) {
+        let mut state = self.lock_state();
+        state.fail_above = None;
+        state.space_limit_bytes = None;
+    }
+
+    /// Makes writes fail with `ErrorKind::StorageFull`, appending nothing,
+    /// when they would take the current bytes of all named files (plus the
+    /// file written, if it has no name any more) beyond `limit_bytes`.
+    /// `None` removes the limit.
+    pub fn set_space_limit(&self, limit_bytes: Option<u64>) {
+        self.lock_state().space_limit_bytes = limit_bytes;
+    }
+
+    /// How many mutating operations (write, sync, create, rename, remove,
+    /// sync_dir) were attempted so far, including those failed by
+    /// [`SimFs::fail_after`] or the space limit. Not counted: operations
+    /// refused earlier (a missing file or directory, a handle made stale by a
+    /// crash), `create_dir_all`, `lock`, and the test helpers.
+    pub fn operation_count(&self) -> u64 {
+        self.lock_state().operation_count
+    }
+
+    /// Everything that would survive a crash right now: the durable path and
+    /// durable bytes of every durably named file.
+    pub fn durable_snapshot(&self) -> BTreeMap<PathBuf, Vec<u8>> {
+        let state = self.lock_state();
+        let mut snapshot = BTreeMap::new();
+        for (directory_path, directory) in &state.directories {
+            for (name, id) in &directory.durable {
+                let bytes = state
+                    .inodes
+                    .get(id)
+                    .map(|inode| inode.durable.clone())
+                    .unwrap_or_default();
+                snapshot.insert(directory_path.join(name), bytes);
+            }
+        }
+        snapshot
+    }
+
+    /// The names of the files (not subdirectories) currently in `directory`,
+    /// sorted.
+    pub fn file_names(&self, directory: &Path) -> io::Result<Vec<String>> {
+        let state = self.lock_state();
+        let directory = state.directory(&normalise(directory))?;
+        Ok(directory.current.keys().cloned().collect())
+    }
+
+    /// The names of the files in `directory` that would survive a crash now,
+    /// sorted.
+    pub fn durable_file_names(&self, directory: &Path) -> io::Result<Vec<String>> {
+        let state = self.lock_state();
+        let directory = state.directory(&normalise(directory))?;
+        Ok(directory.durable.keys().cloned().collect())
+    }
+
+    /// The current content of a file.
+    pub fn read_file(&self, path: &Path) -> io::Result<Vec<u8>> {
+        let state = self.lock_state();
+        let id = state.current_inode(path)?;
+        Ok(state.inode(id)?.current.clone())
+    }
+
+    /// Plants a file whose name and content are already durable, creating
+    /// its directories if needed, replacing any file of that name. Bypasses
+    /// fault injection and the operation count.
+    pub fn write_file_durably(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        let (parent, name) = split(path)?;
+        let mut state = self.lock_state();
+        state.create_dir_all(&parent);
+        let id = state.new_inode(Inode {
+            durable: bytes.to_vec(),
+            current: bytes.to_vec(),
+        });
+        let directory = state.directory_mut(&parent)?;
+        directory.current.insert(name.clone(), id);
+        directory.durable.insert(name, id);
+        Ok(())
+    }
+
+    /// Overwrites both the current and the durable content of an existing
+    /// file, for byte surgery in tests. Handles already open for reading keep
+    /// their snapshot. Bypasses fault injection and the operation count.
+    pub fn set_file_bytes(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        let mut state = self.lock_state();
+        let id = state.current_inode(path)?;
+        let inode = state.inode_mut(id)?;
+        inode.current = bytes.to_vec();
+        inode.durable = bytes.to_vec();
+        Ok(())
+    }
+}
+
+/// The content of `inode` after a crash: its durable bytes, plus, with
+/// `keep_torn_prefix`, a random prefix of its unsynced bytes (maybe damaged).
+fn crashed_content(inode: &Inode, options: &CrashOptions, random: &mut SplitMix64) -> Vec<u8> {
+    let mut content = inode.durable.clone();
+    let Some(unsynced) = inode.current.strip_prefix(inode.durable.as_slice()) else {
+        return content;
+    };
+    if !options.keep_torn_prefix || unsynced.is_empty() {
+        return content;
+    }
+    let kept = random.below(unsynced.len() + 1);
+    let mut tail = unsynced[..kept].to_vec();
+    if options.zero_torn_bytes || options.garbage_torn_bytes {
+        let start = random.below(tail.len() + 1);
+        let end = start + random.below(tail.len() - start + 1);
+        let garbage = match (options.zero_torn_bytes, options.garbage_torn_bytes) {
+            (true, true) => random.next_u64() & 1 == 1,
+            (zeros, _) => !zeros,
+        };
+        for byte in &mut tail[start..end] {
+            // Truncation keeps the low byte of the random word on purpose.
+            *byte = if garbage { random.next_u64() as u8 } else { 0 };
+        }
+    }
+    content.extend_from_slice(&tail);
+    content
+}
+
+fn lock_state(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    // A panic while holding the lock cannot leave the maps half-updated in a
+    // way later tests care about; keep going rather than cascade panics.
+    state
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// `path` with `.` and repeated or trailing separators removed.
+fn normalise(path: &Path) -> PathBuf {
+    path.components().collect()
+}
+
+/// The normalised parent directory and the file name of `path`.
+fn split(path: &Path) -> io::Result<(PathBuf, String)> {
+    let path = normalise(path);
+    let name = path.file_name().and_then(|name| name.to_str());
+    match (path.parent(), name) {
+        (Some(parent), Some(name)) => Ok((parent.to_path_buf(), name.to_owned())),
+        _ => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{} does not name a file", path.display()),
+        )),
+    }
+}
+
+fn not_found(what: &str, path: &Path) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::NotFound,
+        format!("{what} {} does not exist", path.display()),
+    )
+}
+
+impl State {
+    fn directory(&self, path: &Path) -> io::Result<&Directory> {
+        self.directories
+            .get(path)
+            .ok_or_else(|| not_found("the directory", path))
+    }
+
+    fn directory_mut(&mut self, path: &Path) -> io::Result<&mut Directory> {
+        self.directories
+            .get_mut(path)
+            .ok_or_else(|| not_found("the directory", path))
+    }
+
+    fn inode(&self, id: InodeId) -> io::Result<&Inode> {
+        self.inodes
+            .get(&id)
+            .ok_or_else(|| io::Error::other(format!("inode {id} vanished")))
+    }
+
+    fn inode_mut(&mut self, id: InodeId) -> io::Result<&mut Inode> {
+        self.inodes
+            .get_mut(&id)
+            .ok_or_else(|| io::Error::other(format!("inode {id} vanished")))
+    }
+
+    fn new_inode(&mut self, inode: Inode) -> InodeId {
+        let id = self.next_inode;
+        self.next_inode += 1;
+        self.inodes.insert(id, inode);
+        id
+    }
+
+    /// The inode currently named by `path`.
+    fn current_inode(&self, path: &Path) -> io::Result<InodeId> {
+        let (parent, name) = split(path)?;
+        self.directory(&parent)?
+            .current
+            .get(&name)
+            .copied()
+            .ok_or_else(|| not_found("the file", &normalise(path)))
+    }
+
+    fn create_dir_all(&mut self, directory: &Path) {
+        for ancestor in directory.ancestors() {
+            if !ancestor.as_os_str().is_empty() {
+                self.directories.entry(ancestor.to_path_buf()).or_default();
+            }
+        }
+    }
+
+    /// Counts one mutating operation and fails it if fault injection says so.
+    fn begin_operation(&mut self) -> io::Result<()> {
+        self.operation_count += 1;
+        match self.fail_above {
+            Some(limit) if self.operation_count > limit => Err(io::Error::other(INJECTED_FAILURE)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Fails unless a handle opened in `generation` is still valid.
+    fn check_generation(&self, generation: u64) -> io::Result<()> {
+        if generation == self.generation {
+            Ok(())
+        } else {
+            Err(io::Error::other(STALE_HANDLE))
+        }
+    }
+
+    /// The current bytes of all named files, plus `writing` if it has no name.
+    fn used_bytes(&self, writing: InodeId) -> u64 {
+        let mut named: BTreeSet<InodeId> = self
+            .directories
+            .values()
+            .flat_map(|directory| directory.current.values().copied())
+            .collect();
+        named.insert(writing);
+        named
+            .iter()
+            .filter_map(|id| self.inodes.get(id))
+            .map(|inode| inode.current.len() as u64)
+            .sum()
+    }
+}
+
+/// A handle for appending to an inode of a [`SimFs`].
+struct SimWritableFile {
+    state: Arc<Mutex<State>>,
+    inode: InodeId,
+    generation: u64,
+}
+
+impl Write for SimWritableFile {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        let mut state = lock_state(&self.state);
+        state.check_generation(self.generation)?;
+        state.begin_operation()?;
+        if let Some(limit) = state.space_limit_bytes {
+            let wanted = state.used_bytes(self.inode) + bytes.len() as u64;
+            if wanted > limit {
+                return Err(io::Error::new(
+                    io::ErrorKind::StorageFull,
+                    format!("simulated disk full: {wanted} bytes needed, {limit} available"),
+                ));
+            }
+        }
+        state
+            .inode_mut(self.inode)?
+            .current
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        lock_state(&self.state).check_generation(self.generation)
+    }
+}
+
+impl WritableFile for SimWritableFile {
+    fn sync(&mut self) -> io::Result<()> {
+        let mut state = lock_state(&self.state);
+        state.check_generation(self.generation)?;
+        state.begin_operation()?;
+        let inode = state.inode_mut(self.inode)?;
+        inode.durable = inode.current.clone();
+        Ok(())
+    }
+}
+
+/// A handle reading a snapshot of a [`SimFs`] file taken at open time.
+struct SimReadableFile {
+    state: Arc<Mutex<State>>,
+    bytes: Vec<u8>,
+    generation: u64,
+}
+
+impl ReadableFile for SimReadableFile {
+    fn read_at(&self, offset: u64, buffer: &mut [u8]) -> io::Result<usize> {
+        lock_state(&self.state).check_generation(self.generation)?;
+        let start = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(self.bytes.len());
+        let available = &self.bytes[start..];
+        let read = available.len().min(buffer.len());
+        buffer[..read].copy_from_slice(&available[..read]);
+        Ok(read)
+    }
+
+    fn len(&self) -> io::Result<u64> {
+        lock_state(&self.state).check_generation(self.generation)?;
+        Ok(self.bytes.len() as u64)
+    }
+}
+
+/// Holds a path in the lock set of a [`SimFs`]; removes it on drop.
+struct SimFileLock {
+    state: Arc<Mutex<State>>,
+    path: PathBuf,
+}
+
+impl FileLock for SimFileLock {}
+
+impl Drop for SimFileLock {
+    fn drop(&mut self) {
+        lock_state(&self.state).locks.remove(&self.path);
+    }
+}
+
+impl FileSystem for SimFs {
+    fn create(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
+        let (parent, name) = split(path)?;
+        let mut state = self.lock_state();
+        state.directory(&parent)?;
+        if state.directories.contains_key(&parent.join(&name)) {
+            return Err(io::Error::new(
+                io::ErrorKind::IsADirectory,
+                format!("{} is a directory", parent.join(&name).display()),
+            ));
+        }
+        state.begin_operation()?;
+        let id = state.new_inode(Inode::default());
+        state.directory_mut(&parent)?.current.insert(name, id);
+        Ok(Box::new(SimWritableFile {
+            state: Arc::clone(&self.state),
+            inode: id,
+            generation: state.generation,
+        }))
+    }
+
+    fn open_append(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
+        let state = self.lock_state();
+        let id = state.current_inode(path)?;
+        Ok(Box::new(SimWritableFile {
+            state: Arc::clone(&self.state),
+            inode: id,
+            generation: state.generation,
+        }))
+    }
+
+    fn open_read(&self, path: &Path) -> io::Result<Arc<dyn ReadableFile>> {
+        let state = self.lock_state();
+        let id = state.current_inode(path)?;
+        Ok(Arc::new(SimReadableFile {
+            state: Arc::clone(&self.state),
+            bytes: state.inode(id)?.current.clone(),
+            generation: state.generation,
+        }))
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        let (from_parent, from_name) = split(from)?;
+        let (to_parent, to_name) = split(to)?;
+        let mut state = self.lock_state();
+        let id = state.current_inode(from)?;
+        state.directory(&to_parent)?;
+        state.begin_operation()?;
+        state
+            .directory_mut(&from_parent)?
+            .current
+            .remove(&from_name);
+        state.directory_mut(&to_parent)?.current.insert(to_name, id);
+        Ok(())
+    }
+
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        let (parent, name) = split(path)?;
+        let mut state = self.lock_state();
+        state.current_inode(path)?;
+        state.begin_operation()?;
+        state.directory_mut(&parent)?.current.remove(&name);
+        Ok(())
+    }
+
+    /// Current file names and subdirectory names, sorted.
+    fn list(&self, directory: &Path) -> io::Result<Vec<String>> {
+        let directory = normalise(directory);
+        let state = self.lock_state();
+        let mut names: BTreeSet<String> = state
+            .directory(&directory)?
+            .current
+            .keys()
+            .cloned()
+            .collect();
+        for path in state.directories.keys() {
+            if path.parent() == Some(directory.as_path())
+                && let Some(name) = path.file_name()
+            {
+                names.insert(name.to_string_lossy().into_owned());
+            }
+        }
+        Ok(names.into_iter().collect())
+    }
+
+    /// Creates the directories durably at once (a simplification), without
+    /// counting an operation.
+    fn create_dir_all(&self, directory: &Path) -> io::Result<()> {
+        self.lock_state().create_dir_all(&normalise(directory));
+        Ok(())
+    }
+
+    fn sync_dir(&self, directory: &Path) -> io::Result<()> {
+        let directory = normalise(directory);
+        let mut state = self.lock_state();
+        state.directory(&directory)?;
+        state.begin_operation()?;
+        let entries = state.directory_mut(&directory)?;
+        entries.durable = entries.current.clone();
+        Ok(())
+    }
+
+    fn exists(&self, path: &Path) -> bool {
+        let state = self.lock_state();
+        state.directories.contains_key(&normalise(path)) || state.current_inode(path).is_ok()
+    }
+
+    fn lock(&self, path: &Path) -> io::Result<Box<dyn FileLock>> {
+        let (parent, name) = split(path)?;
+        let path = parent.join(&name);
+        let mut state = self.lock_state();
+        if state.locks.contains(&path) {
+            return Err(io::Error::new(
+                io::ErrorKind::WouldBlock,
+                format!("the lock file {} is held by another holder", path.display()),
+            ));
+        }
+        if state.current_inode(&path).is_err() {
+            state.directory(&parent)?;
+            let id = state.new_inode(Inode::default());
+            state.directory_mut(&parent)?.current.insert(name, id);
+        }
+        state.locks.insert(path.clone());
+        Ok(Box::new(SimFileLock {
+            state: Arc::clone(&self.state),
+            path,
+        }))
+    }
+}
+
+/// A tiny deterministic generator (Steele, Lea and Flood's SplitMix64), so
+/// crashes replay from a seed without a dependency.
+struct SplitMix64 {
+    state: u64,
+}
+
+impl SplitMix64 {
+    fn new(seed: u64) -> Self {
+        Self { state: seed }
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `0..bound` (`bound` must be positive), by multiply-shift.
+    fn below(&mut self, bound: usize) -> usize {
+        assert!(bound > 0, "below(0) has no possible value");
+        let wide = u128::from(self.next_u64()) * bound as u128;
+        // The high 64 bits of the product are below `bound`, so they fit.
+        (wide >> 64) as usize
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splitmix64_matches_the_reference_sequence_for_seed_zero() {
+        let mut random = SplitMix64::new(0);
+        assert_eq!(random.next_u64(), 0xE220_A839_7B1D_CDAF);
+        assert_eq!(random.next_u64(), 0x6E78_9E6A_A1B9_65F4);
+    }
+
+    #[test]
+    fn below_stays_in_range_and_reaches_both_ends() {
+        let mut random = SplitMix64::new(42);
+        let draws: Vec<usize> = (0..1000).map(|_| random.below(3)).collect();
+        assert!(draws.iter().all(|&draw| draw < 3));
+        assert!(draws.contains(&0) && draws.contains(&2));
+    }
+
+    #[test]
+    fn paths_are_normalised_before_lookup() {
+        let fs = SimFs::new();
+        fs.create_dir_all(Path::new("/db/")).unwrap();
+        fs.create(Path::new("/db/./CURRENT")).unwrap();
+        assert!(fs.exists(Path::new("/db//CURRENT")));
+        assert_eq!(
+            fs.list(Path::new("/db")).unwrap(),
+            vec!["CURRENT".to_owned()]
+        );
+        assert_eq!(fs.list(Path::new("/")).unwrap(), vec!["db".to_owned()]);
+    }
+}
