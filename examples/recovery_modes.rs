@@ -1,121 +1,164 @@
-//! The main demonstration: write a log of synced batches to a real file,
-//! damage it the two ways the world damages logs, and replay each damaged
-//! copy under all four recovery modes, printing what each mode did.
+//! The main demonstration of Strata: a writer process is killed with
+//! SIGKILL in the middle of a stream of synced writes, and the database it
+//! leaves is then damaged the two ways the world damages logs. Each copy is
+//! reopened under all four recovery modes, and each mode's recovery report
+//! (or refusal) is printed.
 //!
-//! 1. A torn tail: the process died in the middle of appending the last
-//!    record (the file is cut inside it).
-//! 2. A corruption: one byte in the middle of the log flipped (bad media or a
+//! 1. As the kill left it.
+//! 2. A torn tail: the last record cut short, as a power loss in the middle
+//!    of an append leaves it.
+//! 3. A corruption: one byte flipped in the middle of the log (bad media or a
 //!    bug), with intact records after it.
 //!
 //! Run with `cargo run --example recovery_modes`.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{Seek, SeekFrom, Write};
-use std::path::Path;
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
-use strata::wal::batch::{BatchBuilder, DecodedBatch, Operation};
-use strata::wal::{Reader, ReaderOptions, RecoveryMode, Writer, WriterOptions, replay};
+use strata::wal::{Event, Reader, ReaderOptions};
+use strata::{Db, Options, RecoveryMode, WriteBatch, WriteOptions};
 
-const BATCHES: u64 = 400;
+type Failure = Box<dyn std::error::Error>;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let directory = std::env::temp_dir().join(format!("strata-demo-{}", std::process::id()));
-    fs::create_dir_all(&directory)?;
-    let original = directory.join("000001.log");
-    let ends = write_log(&original)?;
-    let length = fs::metadata(&original)?.len();
-    println!(
-        "wrote {BATCHES} synced batches ({length} bytes, {} KiB blocks) to {}",
-        strata::wal::DEFAULT_BLOCK_SIZE / 1024,
-        original.display()
-    );
-
-    // 1. A crash while appending: cut the file 5 bytes into the last record.
-    let torn = directory.join("000002.log");
-    fs::copy(&original, &torn)?;
-    let last_start = ends[ends.len() - 2];
-    OpenOptions::new()
-        .write(true)
-        .open(&torn)?
-        .set_len(last_start + 5)?;
-    show(
-        &torn,
-        "torn tail: the writer was killed while appending the last batch",
-    )?;
-
-    // 2. Bit rot: flip one byte in the middle of the log.
-    let rotten = directory.join("000003.log");
-    fs::copy(&original, &rotten)?;
-    let middle = ends[ends.len() / 2] + 20;
-    let mut file = OpenOptions::new().read(true).write(true).open(&rotten)?;
-    let mut byte = [0u8; 1];
-    file.seek(SeekFrom::Start(middle))?;
-    std::io::Read::read_exact(&mut file, &mut byte)?;
-    file.seek(SeekFrom::Start(middle))?;
-    file.write_all(&[byte[0] ^ 0x10])?;
-    file.sync_all()?;
-    show(
-        &rotten,
-        &format!("corruption: one byte flipped at offset {middle}, intact batches after it"),
-    )?;
-
-    fs::remove_dir_all(&directory)?;
-    Ok(())
-}
-
-/// Writes the log and returns the end offset of every record (with 0 first).
-fn write_log(path: &Path) -> Result<Vec<u64>, Box<dyn std::error::Error>> {
-    let mut writer = Writer::new(File::create(path)?, WriterOptions::default());
-    let mut ends = vec![0];
-    for sequence in 1..=BATCHES {
-        let key = format!("user:{sequence:05}");
-        let value = format!("balance={}", sequence * 10).repeat(1 + sequence as usize % 40);
-        let batch = BatchBuilder::new()
-            .put(key.as_bytes(), value.as_bytes())
-            .finish(sequence);
-        writer.add_record(&batch)?;
-        writer.sync()?; // acknowledged only once durable
-        ends.push(writer.file_offset());
+fn main() -> Result<(), Failure> {
+    let arguments: Vec<String> = std::env::args().collect();
+    if arguments.get(1).map(String::as_str) == Some("writer") {
+        return writer(Path::new(&arguments[2]));
     }
-    Ok(ends)
-}
+    let workspace = std::env::temp_dir().join(format!("strata-demo-{}", std::process::id()));
+    fs::create_dir_all(&workspace)?;
+    let original = workspace.join("killed");
+    let acknowledged = run_and_kill_writer(&original, 300)?;
+    println!("a writer acknowledged {acknowledged} synced batches and was killed with SIGKILL\n");
 
-fn show(path: &Path, what: &str) -> Result<(), Box<dyn std::error::Error>> {
-    println!("\n== {what}");
-    for mode in RecoveryMode::ALL {
-        let reader = Reader::new(File::open(path)?, ReaderOptions::default());
-        match replay(reader, mode, path) {
-            Ok(replayed) => {
-                let last_key = replayed.batches.last().map(|batch| {
-                    let decoded = DecodedBatch::decode(&batch.payload).expect("replay checked it");
-                    match decoded.entries[0].operation {
-                        Operation::Put { key, .. } => String::from_utf8_lossy(key).into_owned(),
-                        _ => String::from("?"),
-                    }
-                });
-                println!(
-                    "{:<32} opens: {} of {BATCHES} batches, last key {}",
-                    mode.to_string(),
-                    replayed.batches.len(),
-                    last_key.unwrap_or_default()
-                );
-                for region in &replayed.report.dropped {
-                    println!(
-                        "{:<32}   dropped {} bytes at offset {} ({}, {})",
-                        "",
-                        region.length,
-                        region.offset,
-                        region.kind,
-                        if region.is_truncation() {
-                            "truncation"
-                        } else {
-                            "corruption"
-                        }
+    let log = newest_log(&original)?;
+    let records = record_spans(&log)?;
+
+    let torn = copy_database(&original, &workspace.join("torn"))?;
+    let (last_start, _) = records[records.len() - 1];
+    fs::OpenOptions::new()
+        .write(true)
+        .open(torn.join(log.file_name().ok_or("log name")?))?
+        .set_len(last_start + 5)?;
+
+    let rotten = copy_database(&original, &workspace.join("rotten"))?;
+    let (middle_start, _) = records[records.len() / 2];
+    let rotten_log = rotten.join(log.file_name().ok_or("log name")?);
+    let mut bytes = fs::read(&rotten_log)?;
+    bytes[middle_start as usize + 20] ^= 0x10;
+    fs::write(&rotten_log, &bytes)?;
+
+    for (title, directory) in [
+        ("as the kill left it", &original),
+        (
+            "torn tail: the last record cut short (power loss mid-append)",
+            &torn,
+        ),
+        (
+            "corruption: one byte flipped in the middle of the log",
+            &rotten,
+        ),
+    ] {
+        println!("== {title}");
+        for mode in RecoveryMode::ALL {
+            let copy = copy_database(directory, &workspace.join(format!("open-{mode}")))?;
+            let options = Options {
+                recovery_mode: mode,
+                create_if_missing: false,
+                ..Options::default()
+            };
+            match Db::open(&copy, options) {
+                Ok(db) => {
+                    let count = db.iter().count();
+                    print!(
+                        "{mode}: opens with {count} keys\n{}",
+                        indent(&db.recovery_report().to_string())
                     );
                 }
+                Err(error) => println!("{mode}: refuses to open\n    {error}"),
             }
-            Err(error) => println!("{:<32} refuses: {error}", mode.to_string()),
+            fs::remove_dir_all(&copy)?;
         }
+        println!();
+    }
+    fs::remove_dir_all(&workspace)?;
+    Ok(())
+}
+
+fn indent(text: &str) -> String {
+    text.lines().map(|line| format!("    {line}\n")).collect()
+}
+
+/// The child: writes synced batches forever, printing each acknowledgement.
+fn writer(directory: &Path) -> Result<(), Failure> {
+    let db = Db::open(directory, Options::default())?;
+    let mut stdout = std::io::stdout().lock();
+    for index in 0u64.. {
+        let mut batch = WriteBatch::new();
+        batch
+            .put(
+                format!("raft/log/{index:06}").as_bytes(),
+                format!("entry {index}").repeat(8).as_bytes(),
+            )
+            .put(b"raft/last-index", index.to_string().as_bytes());
+        db.write(batch, &WriteOptions::SYNC)?;
+        writeln!(stdout, "ack {index}")?;
+        stdout.flush()?;
     }
     Ok(())
+}
+
+fn run_and_kill_writer(directory: &Path, kill_after: u64) -> Result<u64, Failure> {
+    let mut child = Command::new(std::env::current_exe()?)
+        .arg("writer")
+        .arg(directory)
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let stdout = BufReader::new(child.stdout.take().ok_or("child stdout")?);
+    let mut acknowledged = 0;
+    for line in stdout.lines() {
+        if line?.starts_with("ack ") {
+            acknowledged += 1;
+            if acknowledged == kill_after {
+                break;
+            }
+        }
+    }
+    child.kill()?;
+    child.wait()?;
+    Ok(acknowledged)
+}
+
+fn newest_log(directory: &Path) -> Result<PathBuf, Failure> {
+    let mut logs: Vec<PathBuf> = fs::read_dir(directory)?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    logs.retain(|path| path.extension().is_some_and(|e| e == "log"));
+    logs.sort();
+    logs.pop().ok_or_else(|| "no log".into())
+}
+
+/// Start and end offsets of every intact record of a log.
+fn record_spans(log: &Path) -> Result<Vec<(u64, u64)>, Failure> {
+    let reader = Reader::new(fs::File::open(log)?, ReaderOptions::default());
+    let mut spans = Vec::new();
+    for event in reader {
+        if let Event::Record(record) = event? {
+            spans.push((record.offset, record.end_offset));
+        }
+    }
+    Ok(spans)
+}
+
+fn copy_database(from: &Path, to: &Path) -> Result<PathBuf, Failure> {
+    fs::create_dir_all(to)?;
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        if entry.file_type()?.is_file() && entry.file_name() != "LOCK" {
+            fs::copy(entry.path(), to.join(entry.file_name()))?;
+        }
+    }
+    Ok(to.to_path_buf())
 }

@@ -1,0 +1,297 @@
+//! Recovery across logs (DESIGN.md §5): a read-only pass over every live log
+//! decides what to apply and what to drop, or fails before anything on disk
+//! changes. The engine then applies the plan (see `db.rs`).
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use strata_wal::{LogEnd, LogReport, ReaderOptions, RecoveryMode, ReplayedBatch};
+
+use crate::error::{Error, Result};
+use crate::filename::{self, FileKind};
+use crate::fs::FileSystem;
+use crate::manifest::VersionState;
+
+/// A region of a log that recovery did not apply. Its bytes are copied into
+/// `quarantine/` before the log is deleted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DroppedRegion {
+    /// The log.
+    pub file: PathBuf,
+    /// Offset of the first dropped byte.
+    pub offset: u64,
+    /// Number of bytes dropped (0 for a missing log or a gap that dropped
+    /// nothing).
+    pub length: u64,
+    /// Why.
+    pub reason: String,
+    /// Whether this is a truncation (the log ended early) rather than a
+    /// corruption or a gap.
+    pub truncation: bool,
+}
+
+/// What recovery did (or, for a dry run, would do).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecoveryReport {
+    /// The mode applied.
+    pub mode: RecoveryMode,
+    /// Whether this report comes from a dry run that changed nothing.
+    pub dry_run: bool,
+    /// Every live log read, in order, with what its replay found.
+    pub logs: Vec<LogReport>,
+    /// Number of write batches applied.
+    pub batches_applied: u64,
+    /// Number of updates (puts and deletes) applied.
+    pub updates_applied: u64,
+    /// The sequence range recovered from the logs (first, last), if any.
+    pub sequence_range: Option<(u64, u64)>,
+    /// The last sequence number of the recovered state.
+    pub last_sequence: u64,
+    /// Regions (and whole logs) not applied.
+    pub dropped: Vec<DroppedRegion>,
+    /// Files written into `quarantine/` with the dropped bytes.
+    pub quarantined: Vec<PathBuf>,
+}
+
+impl RecoveryReport {
+    /// Whether recovery dropped anything.
+    #[must_use]
+    pub fn dropped_anything(&self) -> bool {
+        !self.dropped.is_empty()
+    }
+}
+
+impl fmt::Display for RecoveryReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "recovery under {}{}: logs read: {}, {} batches ({} updates) applied, last sequence {}",
+            self.mode,
+            if self.dry_run { " (dry run)" } else { "" },
+            self.logs.len(),
+            self.batches_applied,
+            self.updates_applied,
+            self.last_sequence
+        )?;
+        if let Some((first, last)) = self.sequence_range {
+            writeln!(f, "  sequences {first}..={last} came from the logs")?;
+        }
+        for region in &self.dropped {
+            writeln!(
+                f,
+                "  dropped {} bytes of {} at offset {}: {} ({})",
+                region.length,
+                region.file.display(),
+                region.offset,
+                region.reason,
+                if region.truncation {
+                    "truncation"
+                } else {
+                    "corruption or gap"
+                }
+            )?;
+        }
+        for file in &self.quarantined {
+            writeln!(f, "  kept in {}", file.display())?;
+        }
+        Ok(())
+    }
+}
+
+/// The outcome of the read-only pass.
+#[derive(Debug)]
+pub(crate) struct Plan {
+    pub(crate) batches: Vec<ReplayedBatch>,
+    pub(crate) report: RecoveryReport,
+    /// Every log file at or above the live log number: obsolete once the
+    /// plan is applied.
+    pub(crate) logs_read: Vec<u64>,
+}
+
+/// Reads every live log and decides, under `mode`, what to apply.
+pub(crate) fn plan(
+    fs: &dyn FileSystem,
+    directory: &Path,
+    state: &VersionState,
+    mode: RecoveryMode,
+) -> Result<Plan> {
+    let listed = fs
+        .list(directory)
+        .map_err(|source| Error::io(directory, "list", source))?;
+    let mut numbers: Vec<u64> = listed
+        .iter()
+        .filter_map(|name| match filename::parse(name) {
+            Some(FileKind::Log(number)) if number >= state.log_number => Some(number),
+            _ => None,
+        })
+        .collect();
+    let on_disk = numbers.clone();
+    numbers.extend(state.logs.iter().copied());
+    numbers.sort_unstable();
+    numbers.dedup();
+
+    let mut expected = state.flushed_sequence + 1;
+    let mut stopped = false; // PointInTimeRecovery stopped at a problem
+    let mut batches = Vec::new();
+    let mut logs = Vec::new();
+    let mut dropped = Vec::new();
+    let mut logs_read = Vec::new();
+
+    for number in numbers {
+        let path = directory.join(filename::log(number));
+        if on_disk.binary_search(&number).is_err() {
+            let reason = format!("log {number} is recorded in the MANIFEST but missing");
+            match mode {
+                RecoveryMode::AbsoluteConsistency | RecoveryMode::TolerateCorruptedTailRecords => {
+                    return Err(Error::Inconsistent { reason });
+                }
+                RecoveryMode::PointInTimeRecovery => stopped = true,
+                RecoveryMode::SkipAnyCorruptedRecords => {}
+            }
+            dropped.push(DroppedRegion {
+                file: path,
+                offset: 0,
+                length: 0,
+                reason,
+                truncation: false,
+            });
+            continue;
+        }
+        logs_read.push(number);
+        let file = fs
+            .open_read(&path)
+            .map_err(|source| Error::io(&path, "open", source))?;
+        let bytes = file
+            .read_all()
+            .map_err(|source| Error::io(&path, "read", source))?;
+        let options = ReaderOptions {
+            log_number: Some(number),
+            ..ReaderOptions::default()
+        };
+        let replayed =
+            strata_wal::replay(strata_wal::Reader::new(&bytes[..], options), mode, &path)?;
+        let mut report = replayed.report;
+        let length = report.length;
+
+        if stopped {
+            // PointInTimeRecovery after a stop: a newer log is replayed only
+            // if it continues the sequence exactly (RocksDB's rule).
+            let continues = replayed
+                .batches
+                .first()
+                .is_some_and(|batch| batch.sequence == expected);
+            if !continues {
+                if length > 0 {
+                    dropped.push(DroppedRegion {
+                        file: path.clone(),
+                        offset: 0,
+                        length,
+                        reason: format!(
+                            "replay stopped earlier and this log does not continue at sequence {expected}"
+                        ),
+                        truncation: false,
+                    });
+                }
+                logs.push(report);
+                continue;
+            }
+            stopped = false;
+        }
+
+        for region in &report.dropped {
+            dropped.push(DroppedRegion {
+                file: path.clone(),
+                offset: region.offset,
+                length: region.length,
+                reason: region.kind.to_string(),
+                truncation: region.is_truncation(),
+            });
+        }
+        let mut kept = 0;
+        for batch in &replayed.batches {
+            if batch.sequence != expected {
+                let reason = format!(
+                    "sequence gap: expected {expected}, found {} at offset {} of {}",
+                    batch.sequence,
+                    batch.offset,
+                    path.display()
+                );
+                match mode {
+                    RecoveryMode::AbsoluteConsistency
+                    | RecoveryMode::TolerateCorruptedTailRecords => {
+                        return Err(Error::Inconsistent { reason });
+                    }
+                    RecoveryMode::PointInTimeRecovery => {
+                        // Stop at the gap: drop the rest of this log.
+                        dropped
+                            .retain(|region| region.file != path || region.offset < batch.offset);
+                        dropped.push(DroppedRegion {
+                            file: path.clone(),
+                            offset: batch.offset,
+                            length: length - batch.offset,
+                            reason,
+                            truncation: false,
+                        });
+                        stopped = true;
+                        break;
+                    }
+                    RecoveryMode::SkipAnyCorruptedRecords => dropped.push(DroppedRegion {
+                        file: path.clone(),
+                        offset: batch.offset,
+                        length: 0,
+                        reason,
+                        truncation: false,
+                    }),
+                }
+            }
+            expected = batch.next_sequence();
+            kept += 1;
+        }
+        batches.extend(replayed.batches.into_iter().take(kept));
+        if report.end == LogEnd::Stopped && mode == RecoveryMode::PointInTimeRecovery {
+            stopped = true;
+        }
+        report.batches = kept as u64;
+        logs.push(report);
+    }
+
+    let last_sequence = expected - 1;
+    if stopped
+        && let Some(table) = state
+            .tables
+            .iter()
+            .find(|table| table.largest_sequence > last_sequence)
+    {
+        return Err(Error::Inconsistent {
+            reason: format!(
+                "tables are ahead of the log: replay stopped at sequence {last_sequence} \
+                 but table {} holds sequence {}",
+                filename::table(table.number),
+                table.largest_sequence
+            ),
+        });
+    }
+    let updates_applied = batches.iter().map(|batch| u64::from(batch.count)).sum();
+    let sequence_range = match (batches.first(), batches.last()) {
+        (Some(first), Some(last)) if last.next_sequence() > first.sequence => {
+            Some((first.sequence, last.next_sequence() - 1))
+        }
+        _ => None,
+    };
+    let report = RecoveryReport {
+        mode,
+        dry_run: true,
+        logs,
+        batches_applied: batches.len() as u64,
+        updates_applied,
+        sequence_range,
+        last_sequence,
+        dropped,
+        quarantined: Vec::new(),
+    };
+    Ok(Plan {
+        batches,
+        report,
+        logs_read,
+    })
+}

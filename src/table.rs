@@ -1,0 +1,162 @@
+//! The engine's side of `strata-sstable`: writing a memtable as a table
+//! through the file-system seam, and reading tables through it.
+
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
+use std::sync::Arc;
+
+use strata_sstable::key::ValueKind;
+use strata_sstable::{ReadAt, Table, TableBuilder, TableIterator, TableOptions};
+
+use crate::error::{Error, Result};
+use crate::filename;
+use crate::fs::{FileSystem, ReadableFile};
+use crate::manifest::TableMeta;
+use crate::memtable::{Lookup, MemTable};
+use crate::options::Options;
+
+/// Serves a table's bytes through the file-system seam.
+struct FileSource(Arc<dyn ReadableFile>);
+
+impl ReadAt for FileSource {
+    fn size_bytes(&self) -> io::Result<u64> {
+        self.0.len()
+    }
+
+    fn read_exact_at(&self, offset: u64, buffer: &mut [u8]) -> io::Result<()> {
+        let mut filled = 0;
+        while filled < buffer.len() {
+            let read = self
+                .0
+                .read_at(offset + filled as u64, &mut buffer[filled..])?;
+            if read == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!(
+                        "a read of {} bytes at offset {offset} ends past the file",
+                        buffer.len()
+                    ),
+                ));
+            }
+            filled += read;
+        }
+        Ok(())
+    }
+}
+
+/// An open table.
+pub(crate) struct TableHandle {
+    table: Table,
+}
+
+impl TableHandle {
+    pub(crate) fn open(fs: &dyn FileSystem, directory: &Path, meta: &TableMeta) -> Result<Self> {
+        let path = directory.join(filename::table(meta.number));
+        let file = fs
+            .open_read(&path)
+            .map_err(|source| Error::io(&path, "open", source))?;
+        let table = Table::open(FileSource(file), &path)?;
+        if table.file_size_bytes() != meta.size {
+            return Err(Error::Corruption {
+                path,
+                offset: table.file_size_bytes(),
+                reason: format!(
+                    "the MANIFEST records {} bytes but the table has {}",
+                    meta.size,
+                    table.file_size_bytes()
+                ),
+            });
+        }
+        Ok(TableHandle { table })
+    }
+
+    /// The newest version of `user_key` at or below `sequence`, if any.
+    pub(crate) fn get(&self, user_key: &[u8], sequence: u64) -> Result<Option<Lookup>> {
+        Ok(self
+            .table
+            .get(user_key, sequence)?
+            .map(|entry| match entry.kind {
+                ValueKind::Value => Lookup::Value(entry.value),
+                ValueKind::Deletion | ValueKind::SingleDeletion => Lookup::Deleted,
+            }))
+    }
+
+    /// Entries in internal-key order from the first key not less than `from`.
+    pub(crate) fn entries_from(&self, from: Option<&[u8]>) -> TableEntries {
+        TableEntries {
+            iterator: self.table.iter(),
+            seek: Some(from.map(<[u8]>::to_vec)),
+            failed: false,
+        }
+    }
+}
+
+/// A forward cursor over a table's entries that positions itself lazily.
+pub(crate) struct TableEntries {
+    iterator: TableIterator,
+    /// Where to position before the first entry (`Some(None)`: the start).
+    seek: Option<Option<Vec<u8>>>,
+    failed: bool,
+}
+
+impl TableEntries {
+    pub(crate) fn next(&mut self) -> Option<Result<(Vec<u8>, Vec<u8>)>> {
+        if self.failed {
+            return None;
+        }
+        let moved = match self.seek.take() {
+            Some(Some(target)) => self.iterator.seek(&target),
+            Some(None) => self.iterator.seek_to_first(),
+            None => self.iterator.next(),
+        };
+        if let Err(error) = moved {
+            self.failed = true;
+            return Some(Err(error.into()));
+        }
+        if !self.iterator.valid() {
+            return None;
+        }
+        Some(Ok((
+            self.iterator.key().to_vec(),
+            self.iterator.value().to_vec(),
+        )))
+    }
+}
+
+/// Writes a memtable as table `number`, durably (file synced, directory
+/// synced), and describes it for the MANIFEST.
+pub(crate) fn build(
+    fs: &dyn FileSystem,
+    directory: &Path,
+    number: u64,
+    mem: &MemTable,
+    options: &Options,
+) -> Result<TableMeta> {
+    let path = directory.join(filename::table(number));
+    let file = fs
+        .create(&path)
+        .map_err(|source| Error::io(&path, "create", source))?;
+    let table_options = TableOptions {
+        block_size_bytes: options.table_block_size,
+        bloom_bits_per_key: options.bloom_bits_per_key,
+        ..TableOptions::default()
+    };
+    let mut builder = TableBuilder::new(BufWriter::with_capacity(64 << 10, file), table_options);
+    mem.for_each_entry(|key, value| builder.add(key, value))?;
+    let (writer, summary) = builder.finish()?;
+    let mut file = writer
+        .into_inner()
+        .map_err(|error| Error::io(&path, "write", error.into_error()))?;
+    file.flush()
+        .and_then(|()| file.sync())
+        .map_err(|source| Error::io(&path, "sync", source))?;
+    fs.sync_dir(directory)
+        .map_err(|source| Error::io(directory, "sync directory", source))?;
+    Ok(TableMeta {
+        number,
+        size: summary.file_size_bytes,
+        largest_sequence: mem.largest_sequence(),
+        smallest: summary.smallest_key.unwrap_or_default(),
+        largest: summary.largest_key.unwrap_or_default(),
+    })
+}

@@ -1,0 +1,188 @@
+//! The database's contract outside recovery proper: the lock, existence
+//! options, reopening, poisoning after a failed write or sync, running out
+//! of space, and writes from many threads.
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::sync::Arc;
+
+use strata::fs::{FileSystem, SimFs};
+use strata::{Db, Error, Options, WriteBatch, WriteOptions};
+
+fn sim_db(fs: &SimFs, options: Options) -> Result<Db, Error> {
+    Db::open_with_fs(Arc::new(fs.clone()), Path::new("/db"), options)
+}
+
+#[test]
+fn a_second_open_of_the_same_directory_is_refused_with_a_clear_error() {
+    let directory = tempfile::tempdir().unwrap();
+    let first = Db::open(directory.path(), Options::default()).unwrap();
+    let error = Db::open(directory.path(), Options::default()).unwrap_err();
+    assert!(matches!(error, Error::Locked { .. }), "{error}");
+    assert!(error.to_string().contains("LOCK"), "{error}");
+    drop(first);
+    Db::open(directory.path(), Options::default()).unwrap();
+}
+
+#[test]
+fn missing_database_without_create_if_missing_is_not_found() {
+    let directory = tempfile::tempdir().unwrap();
+    let options = Options {
+        create_if_missing: false,
+        ..Options::default()
+    };
+    let error = Db::open(directory.path().join("absent"), options.clone()).unwrap_err();
+    assert!(matches!(error, Error::NotFound { .. }), "{error}");
+    let error = Db::open(directory.path(), options).unwrap_err();
+    assert!(matches!(error, Error::NotFound { .. }), "{error}");
+}
+
+#[test]
+fn existing_database_with_error_if_exists_is_refused() {
+    let directory = tempfile::tempdir().unwrap();
+    drop(Db::open(directory.path(), Options::default()).unwrap());
+    let options = Options {
+        error_if_exists: true,
+        ..Options::default()
+    };
+    let error = Db::open(directory.path(), options).unwrap_err();
+    assert!(matches!(error, Error::AlreadyExists { .. }), "{error}");
+}
+
+#[test]
+fn data_survives_close_and_reopen_including_flushed_tables() {
+    let directory = tempfile::tempdir().unwrap();
+    let options = Options {
+        write_buffer_size: 4 << 10,
+        ..Options::default()
+    };
+    {
+        let db = Db::open(directory.path(), options.clone()).unwrap();
+        for index in 0..2_000u32 {
+            db.put(format!("key{index:05}").as_bytes(), &index.to_le_bytes())
+                .unwrap();
+        }
+        db.delete(b"key00007").unwrap();
+        db.flush().unwrap();
+        db.put(b"after-flush", b"yes").unwrap();
+    }
+    let db = Db::open(directory.path(), options).unwrap();
+    assert_eq!(
+        db.get(b"key01999").unwrap(),
+        Some(1999u32.to_le_bytes().to_vec())
+    );
+    assert_eq!(db.get(b"key00007").unwrap(), None);
+    assert_eq!(db.get(b"after-flush").unwrap(), Some(b"yes".to_vec()));
+    assert_eq!(db.iter().count(), 2_000);
+    let report = db.recovery_report();
+    assert!(!report.dropped_anything(), "{report}");
+}
+
+#[test]
+fn a_failed_log_write_poisons_the_database_until_reopen() {
+    let fs = SimFs::new();
+    let db = sim_db(&fs, Options::default()).unwrap();
+    db.put(b"before", b"1").unwrap();
+    fs.fail_after(0);
+    let error = db.write(
+        {
+            let mut batch = WriteBatch::new();
+            batch.put(b"during", b"2");
+            batch
+        },
+        &WriteOptions::SYNC,
+    );
+    assert!(error.is_err());
+    fs.clear_faults();
+    let later = db.put(b"after", b"3").unwrap_err();
+    assert!(matches!(later, Error::Poisoned { .. }), "{later}");
+    assert!(later.to_string().contains("reopen"), "{later}");
+    drop(db);
+    let db = sim_db(&fs, Options::default()).unwrap();
+    assert_eq!(db.get(b"before").unwrap(), Some(b"1".to_vec()));
+    db.put(b"after", b"3").unwrap();
+}
+
+#[test]
+fn a_failed_sync_poisons_the_database() {
+    let fs = SimFs::new();
+    let db = sim_db(&fs, Options::default()).unwrap();
+    // The append succeeds, its sync fails.
+    fs.fail_after(1);
+    let mut batch = WriteBatch::new();
+    batch.put(b"k", b"v");
+    assert!(db.write(batch, &WriteOptions::SYNC).is_err());
+    fs.clear_faults();
+    assert!(matches!(db.put(b"x", b"y"), Err(Error::Poisoned { .. })));
+}
+
+#[test]
+fn running_out_of_space_is_an_error_not_a_panic_and_loses_no_acknowledged_write() {
+    let fs = SimFs::new();
+    let db = sim_db(&fs, Options::default()).unwrap();
+    let used: u64 = fs
+        .durable_snapshot()
+        .values()
+        .map(|bytes| bytes.len() as u64)
+        .sum();
+    fs.set_space_limit(Some(used + 2_000));
+    let mut acknowledged = 0;
+    for index in 0..100u32 {
+        let mut batch = WriteBatch::new();
+        batch.put(&index.to_be_bytes(), &[9; 100]);
+        match db.write(batch, &WriteOptions::SYNC) {
+            Ok(()) => acknowledged += 1,
+            Err(error) => {
+                assert!(error.to_string().contains("could not"), "{error}");
+                break;
+            }
+        }
+    }
+    assert!(acknowledged > 0 && acknowledged < 100);
+    drop(db);
+    fs.clear_faults();
+    let db = sim_db(&fs, Options::default()).unwrap();
+    for index in 0..acknowledged {
+        assert!(
+            db.get(&(index as u32).to_be_bytes()).unwrap().is_some(),
+            "lost {index}"
+        );
+    }
+    let _ = fs.list(Path::new("/db"));
+}
+
+#[test]
+fn concurrent_writers_all_land_with_distinct_sequences() {
+    let directory = tempfile::tempdir().unwrap();
+    let options = Options {
+        write_buffer_size: 16 << 10,
+        ..Options::default()
+    };
+    let db = Arc::new(Db::open(directory.path(), options.clone()).unwrap());
+    std::thread::scope(|scope| {
+        for thread in 0..8u32 {
+            let db = Arc::clone(&db);
+            scope.spawn(move || {
+                for index in 0..300u32 {
+                    let mut batch = WriteBatch::new();
+                    batch.put(
+                        format!("t{thread}-{index:04}").as_bytes(),
+                        &[thread as u8; 50],
+                    );
+                    db.write(
+                        batch,
+                        &WriteOptions {
+                            sync: index % 10 == 0,
+                        },
+                    )
+                    .unwrap();
+                }
+            });
+        }
+    });
+    assert_eq!(db.iter().count(), 8 * 300);
+    assert_eq!(db.snapshot().sequence(), 8 * 300);
+    drop(db);
+    let db = Db::open(directory.path(), options).unwrap();
+    assert_eq!(db.iter().count(), 8 * 300);
+}

@@ -1,0 +1,158 @@
+//! The database against a `BTreeMap` model: random sequences of puts,
+//! deletes, batches, gets, range scans, snapshots, flushes and reopens
+//! (quickcheck), with tiny memtables so flushes and table reads happen.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::path::Path;
+use std::sync::Arc;
+
+use quickcheck::{Arbitrary, Gen, QuickCheck, TestResult};
+use strata::fs::SimFs;
+use strata::{Db, Options, Snapshot, WriteBatch, WriteOptions};
+
+#[derive(Clone, Debug)]
+enum Op {
+    Put(u8, u8),
+    Delete(u8),
+    Batch(Vec<(u8, Option<u8>)>),
+    Get(u8),
+    Scan(u8, u8),
+    TakeSnapshot,
+    ReadSnapshot(u8, u8),
+    Flush,
+    Reopen,
+}
+
+impl Arbitrary for Op {
+    fn arbitrary(g: &mut Gen) -> Self {
+        let key = |g: &mut Gen| u8::arbitrary(g) % 24;
+        match u8::arbitrary(g) % 20 {
+            0..=6 => Op::Put(key(g), u8::arbitrary(g)),
+            7..=8 => Op::Delete(key(g)),
+            9..=10 => {
+                let length = usize::arbitrary(g) % 5;
+                Op::Batch(
+                    (0..length)
+                        .map(|_| (key(g), Option::<u8>::arbitrary(g)))
+                        .collect(),
+                )
+            }
+            11..=12 => Op::Get(key(g)),
+            13..=14 => Op::Scan(key(g), key(g)),
+            15 => Op::TakeSnapshot,
+            16 => Op::ReadSnapshot(u8::arbitrary(g), key(g)),
+            17..=18 => Op::Flush,
+            _ => Op::Reopen,
+        }
+    }
+}
+
+fn key_bytes(key: u8) -> Vec<u8> {
+    format!("k{key:02}").into_bytes()
+}
+
+fn value_bytes(value: u8) -> Vec<u8> {
+    vec![value; 1 + usize::from(value) % 37]
+}
+
+fn options() -> Options {
+    Options {
+        write_buffer_size: 512,
+        ..Options::default()
+    }
+}
+
+type Model = BTreeMap<Vec<u8>, Vec<u8>>;
+
+fn run(ops: Vec<Op>) -> TestResult {
+    let fs = SimFs::new();
+    let directory = Path::new("/model");
+    let open = || Db::open_with_fs(Arc::new(fs.clone()), directory, options()).unwrap();
+    let mut db = open();
+    let mut model = Model::new();
+    let mut snapshots: Vec<(Snapshot, Model)> = Vec::new();
+    for op in ops {
+        match op {
+            Op::Put(key, value) => {
+                db.put(&key_bytes(key), &value_bytes(value)).unwrap();
+                model.insert(key_bytes(key), value_bytes(value));
+            }
+            Op::Delete(key) => {
+                db.delete(&key_bytes(key)).unwrap();
+                model.remove(&key_bytes(key));
+            }
+            Op::Batch(updates) => {
+                let mut batch = WriteBatch::new();
+                for (key, value) in &updates {
+                    match value {
+                        Some(value) => {
+                            batch.put(&key_bytes(*key), &value_bytes(*value));
+                            model.insert(key_bytes(*key), value_bytes(*value));
+                        }
+                        None => {
+                            batch.delete(&key_bytes(*key));
+                            model.remove(&key_bytes(*key));
+                        }
+                    }
+                }
+                db.write(batch, &WriteOptions::SYNC).unwrap();
+            }
+            Op::Get(key) => {
+                if db.get(&key_bytes(key)).unwrap() != model.get(&key_bytes(key)).cloned() {
+                    return TestResult::error(format!("get {key} differs"));
+                }
+            }
+            Op::Scan(from, to) => {
+                let (low, high) = (from.min(to), from.max(to));
+                let range = (
+                    Bound::Included(key_bytes(low)),
+                    Bound::Excluded(key_bytes(high)),
+                );
+                let got: Vec<(Vec<u8>, Vec<u8>)> =
+                    db.range(range.clone()).collect::<Result<_, _>>().unwrap();
+                let want: Vec<(Vec<u8>, Vec<u8>)> = model
+                    .range(range)
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                if got != want {
+                    return TestResult::error(format!("scan {low}..{high} differs"));
+                }
+            }
+            Op::TakeSnapshot => snapshots.push((db.snapshot(), model.clone())),
+            Op::ReadSnapshot(which, key) => {
+                if let Some((snapshot, then)) =
+                    snapshots.get(usize::from(which) % snapshots.len().max(1))
+                {
+                    let got = db.get_at(&key_bytes(key), snapshot).unwrap();
+                    if got != then.get(&key_bytes(key)).cloned() {
+                        return TestResult::error(format!("snapshot get {key} differs"));
+                    }
+                    let all: Model = db
+                        .range_at::<&[u8], _>(.., snapshot)
+                        .collect::<Result<_, _>>()
+                        .unwrap();
+                    if &all != then {
+                        return TestResult::error("snapshot scan differs");
+                    }
+                }
+            }
+            Op::Flush => db.flush().unwrap(),
+            Op::Reopen => {
+                drop(db);
+                db = open();
+                snapshots.clear(); // snapshots do not outlive the handle
+            }
+        }
+    }
+    let all: Model = db.iter().collect::<Result<_, _>>().unwrap();
+    TestResult::from_bool(all == model)
+}
+
+#[test]
+fn database_behaves_like_a_btreemap() {
+    QuickCheck::new()
+        .tests(300)
+        .quickcheck(run as fn(Vec<Op>) -> TestResult);
+}
