@@ -11,7 +11,7 @@ use std::thread::JoinHandle;
 
 use parking_lot::{Condvar, Mutex};
 use strata_wal::batch::{BatchBuilder, DecodedBatch, Operation};
-use strata_wal::{Writer, WriterOptions};
+use strata_wal::{Checksum, Writer, WriterOptions};
 
 use crate::batch::WriteBatch;
 use crate::error::{Error, Result};
@@ -148,16 +148,15 @@ impl Db {
     ) -> Result<Db> {
         let directory = path.as_ref().to_path_buf();
         let lock = lock_directory(fs.as_ref(), &directory, &options)?;
-        let (state, manifest_number) = read_state(fs.as_ref(), &directory, &options)?;
-        let plan = recovery::plan(fs.as_ref(), &directory, &state, options.recovery_mode)?;
-        let opened = apply_plan(
+        let state = read_state(fs.as_ref(), &directory, &options)?;
+        let plan = recovery::plan(
             fs.as_ref(),
             &directory,
-            &options,
-            state,
-            manifest_number,
-            plan,
+            &state,
+            options.recovery_mode,
+            Checksum::Crc32,
         )?;
+        let opened = apply_plan(fs.as_ref(), &directory, &options, state, plan)?;
         let inner = Arc::new(Inner {
             directory,
             fs,
@@ -205,8 +204,15 @@ impl Db {
             error_if_exists: false,
             ..options.clone()
         };
-        let (state, _) = read_state(fs, directory, &options)?;
-        Ok(recovery::plan(fs, directory, &state, options.recovery_mode)?.report)
+        let state = read_state(fs, directory, &options)?;
+        Ok(recovery::plan(
+            fs,
+            directory,
+            &state,
+            options.recovery_mode,
+            Checksum::Crc32,
+        )?
+        .report)
     }
 
     /// What the recovery of this open did.
@@ -349,11 +355,7 @@ fn lock_directory(
 }
 
 /// Reads CURRENT and the MANIFEST it names; a fresh state if there is none.
-fn read_state(
-    fs: &dyn FileSystem,
-    directory: &Path,
-    options: &Options,
-) -> Result<(VersionState, Option<u64>)> {
+fn read_state(fs: &dyn FileSystem, directory: &Path, options: &Options) -> Result<VersionState> {
     let current = directory.join(filename::CURRENT);
     if !fs.exists(&current) {
         if !options.create_if_missing {
@@ -361,11 +363,10 @@ fn read_state(
                 path: directory.to_path_buf(),
             });
         }
-        let state = VersionState {
+        return Ok(VersionState {
             next_file_number: 1,
             ..VersionState::default()
-        };
-        return Ok((state, None));
+        });
     }
     if options.error_if_exists {
         return Err(Error::AlreadyExists {
@@ -387,12 +388,8 @@ fn read_state(
             offset: 0,
             reason: "CURRENT does not name a MANIFEST".to_owned(),
         })?;
-    let Some(FileKind::Manifest(number)) = filename::parse(name) else {
-        unreachable!("checked by the filter above");
-    };
     let manifest_path = directory.join(name);
-    let state = manifest::read(&manifest_path, &read(&manifest_path)?)?;
-    Ok((state, Some(number)))
+    manifest::read(&manifest_path, &read(&manifest_path)?)
 }
 
 struct Opened {
@@ -414,13 +411,11 @@ fn apply_plan(
     directory: &Path,
     options: &Options,
     mut version: VersionState,
-    old_manifest: Option<u64>,
     plan: Plan,
 ) -> Result<Opened> {
     let Plan {
         batches,
         mut report,
-        logs_read,
     } = plan;
     report.dry_run = false;
     report.quarantined = quarantine(fs, directory, &report)?;
@@ -474,7 +469,6 @@ fn apply_plan(
 
     // Now the old logs, the old MANIFEST and any orphan are obsolete.
     remove_obsolete(fs, directory, &version, manifest_number)?;
-    let _ = (logs_read, old_manifest);
 
     let tables = version
         .tables

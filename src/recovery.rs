@@ -5,7 +5,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use strata_wal::{LogEnd, LogReport, ReaderOptions, RecoveryMode, ReplayedBatch};
+use strata_wal::{Checksum, LogEnd, LogReport, ReaderOptions, RecoveryMode, ReplayedBatch};
 
 use crate::error::{Error, Result};
 use crate::filename::{self, FileKind};
@@ -103,9 +103,6 @@ impl fmt::Display for RecoveryReport {
 pub(crate) struct Plan {
     pub(crate) batches: Vec<ReplayedBatch>,
     pub(crate) report: RecoveryReport,
-    /// Every log file at or above the live log number: obsolete once the
-    /// plan is applied.
-    pub(crate) logs_read: Vec<u64>,
 }
 
 /// Reads every live log and decides, under `mode`, what to apply.
@@ -114,6 +111,7 @@ pub(crate) fn plan(
     directory: &Path,
     state: &VersionState,
     mode: RecoveryMode,
+    checksum: Checksum,
 ) -> Result<Plan> {
     let listed = fs
         .list(directory)
@@ -135,7 +133,6 @@ pub(crate) fn plan(
     let mut batches = Vec::new();
     let mut logs = Vec::new();
     let mut dropped = Vec::new();
-    let mut logs_read = Vec::new();
 
     for number in numbers {
         let path = directory.join(filename::log(number));
@@ -157,7 +154,6 @@ pub(crate) fn plan(
             });
             continue;
         }
-        logs_read.push(number);
         let file = fs
             .open_read(&path)
             .map_err(|source| Error::io(&path, "open", source))?;
@@ -166,6 +162,7 @@ pub(crate) fn plan(
             .map_err(|source| Error::io(&path, "read", source))?;
         let options = ReaderOptions {
             log_number: Some(number),
+            checksum,
             ..ReaderOptions::default()
         };
         let replayed =
@@ -289,9 +286,54 @@ pub(crate) fn plan(
         dropped,
         quarantined: Vec::new(),
     };
-    Ok(Plan {
-        batches,
-        report,
-        logs_read,
+    Ok(Plan { batches, report })
+}
+
+/// How to read a directory of logs that has no Strata MANIFEST, such as the
+/// WAL files of a RocksDB database.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogSetOptions {
+    /// The checksum algorithm of the logs (CRC-32C for RocksDB's).
+    pub checksum: Checksum,
+    /// The sequence number the oldest log must start at.
+    pub first_sequence: u64,
+}
+
+impl Default for LogSetOptions {
+    fn default() -> Self {
+        LogSetOptions {
+            checksum: Checksum::Crc32,
+            first_sequence: 1,
+        }
+    }
+}
+
+/// What [`recover_log_set`] decided: the report and the batches to apply.
+#[derive(Clone, Debug)]
+pub struct LogSetRecovery {
+    /// The same report a dry run of `Db::open` gives.
+    pub report: RecoveryReport,
+    /// The write batches to apply, in order.
+    pub batches: Vec<ReplayedBatch>,
+}
+
+/// Runs the read-only pass of recovery — the code `Db::open` runs — over
+/// every `NNNNNN.log` in `directory`, under `mode`, without a MANIFEST and
+/// without changing anything. Used to compare Strata's decisions with
+/// RocksDB's on WAL files RocksDB wrote.
+pub fn recover_log_set(
+    fs: &dyn FileSystem,
+    directory: &Path,
+    mode: RecoveryMode,
+    options: LogSetOptions,
+) -> Result<LogSetRecovery> {
+    let state = VersionState {
+        flushed_sequence: options.first_sequence.saturating_sub(1),
+        ..VersionState::default()
+    };
+    let plan = plan(fs, directory, &state, mode, options.checksum)?;
+    Ok(LogSetRecovery {
+        report: plan.report,
+        batches: plan.batches,
     })
 }
