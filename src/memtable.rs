@@ -1,13 +1,19 @@
-//! The memtable: a concurrent ordered map from internal key to value.
+//! The memtable: an ordered map from internal key to value.
 //!
-//! `crossbeam-skiplist` gives lock-free reads while the write leader
-//! inserts; keys are whole internal keys, so one user key's versions sit
+//! A `BTreeMap` behind a reader-writer lock: only the write leader inserts
+//! (a whole group under one lock), readers take the lock briefly. It beat
+//! `crossbeam-skiplist`'s `SkipMap` in `benches/benches/memtable.rs` by about
+//! 2x for inserts and lookups on this machine (see the bench for the
+//! figures). Keys are whole internal keys, so one user key's versions sit
 //! together, newest first.
 
 use std::cmp::Ordering;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
 
-use crossbeam_skiplist::SkipMap;
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use parking_lot::RwLock;
 
 use crate::key::{self, Kind, SEEK_KIND};
 
@@ -40,7 +46,7 @@ const ENTRY_OVERHEAD_BYTES: usize = 64;
 
 #[derive(Debug)]
 pub(crate) struct MemTable {
-    map: SkipMap<MemKey, Box<[u8]>>,
+    map: RwLock<BTreeMap<MemKey, Box<[u8]>>>,
     approximate_bytes: AtomicUsize,
     /// The largest sequence inserted (0 if none).
     largest_sequence: AtomicU64,
@@ -51,7 +57,7 @@ pub(crate) struct MemTable {
 impl MemTable {
     pub(crate) fn new(log_number: u64) -> Self {
         MemTable {
-            map: SkipMap::new(),
+            map: RwLock::new(BTreeMap::new()),
             approximate_bytes: AtomicUsize::new(0),
             largest_sequence: AtomicU64::new(0),
             log_number,
@@ -67,19 +73,23 @@ impl MemTable {
         self.largest_sequence
             .fetch_max(sequence, AtomicOrdering::Relaxed);
         self.map
+            .write()
             .insert(MemKey(internal.into_boxed_slice()), value.into());
     }
 
     /// The newest version of `user_key` with sequence at most `sequence`.
     pub(crate) fn get(&self, user_key: &[u8], sequence: u64) -> Option<Lookup> {
         let lookup = MemKey(key::encode(user_key, sequence, SEEK_KIND).into_boxed_slice());
-        let entry = self.map.lower_bound(std::ops::Bound::Included(&lookup))?;
-        let (found_user_key, _, kind) = key::decode(&entry.key().0)?;
+        let map = self.map.read();
+        let (found, value) = map
+            .range((Bound::Included(&lookup), Bound::Unbounded))
+            .next()?;
+        let (found_user_key, _, kind) = key::decode(&found.0)?;
         if found_user_key != user_key {
             return None;
         }
         Some(match Kind::from_byte(kind) {
-            Some(Kind::Value) => Lookup::Value(entry.value().to_vec()),
+            Some(Kind::Value) => Lookup::Value(value.to_vec()),
             _ => Lookup::Deleted,
         })
     }
@@ -93,7 +103,7 @@ impl MemTable {
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.map.read().is_empty()
     }
 
     /// Up to `limit` entries (internal key, value) in order from `from`.
@@ -104,9 +114,10 @@ impl MemTable {
     ) -> Vec<(Vec<u8>, Vec<u8>)> {
         let from = from.map(|key| MemKey(key.into()));
         self.map
-            .range((from, std::ops::Bound::Unbounded))
+            .read()
+            .range((from, Bound::Unbounded))
             .take(limit)
-            .map(|entry| (entry.key().0.to_vec(), entry.value().to_vec()))
+            .map(|(key, value)| (key.0.to_vec(), value.to_vec()))
             .collect()
     }
 
@@ -116,8 +127,8 @@ impl MemTable {
         &self,
         mut visit: impl FnMut(&[u8], &[u8]) -> Result<(), E>,
     ) -> Result<(), E> {
-        for entry in self.map.iter() {
-            visit(&entry.key().0, entry.value())?;
+        for (key, value) in self.map.read().iter() {
+            visit(&key.0, value)?;
         }
         Ok(())
     }
