@@ -337,3 +337,90 @@ pub fn recover_log_set(
         batches: plan.batches,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::fs::SimFs;
+    use crate::manifest::TableMeta;
+    use strata_wal::batch::BatchBuilder;
+    use strata_wal::{Writer, WriterOptions};
+
+    /// A log with batches `first..=last`, then (if `damaged`) garbage that
+    /// stops replay.
+    fn write_log(fs: &SimFs, path: &Path, first: u64, last: u64, damaged: bool) {
+        let mut writer = Writer::new(Vec::new(), WriterOptions::default());
+        for sequence in first..=last {
+            writer
+                .add_record(&BatchBuilder::new().put(b"k", b"v").finish(sequence))
+                .unwrap();
+        }
+        let mut bytes = writer.into_inner();
+        if damaged {
+            bytes.extend_from_slice(&[1, 2, 3, 4, 5, 0, 1, 9, 9, 9, 9, 9]);
+        }
+        fs.write_file_durably(path, &bytes).unwrap();
+    }
+
+    fn state_with_table(largest_sequence: u64) -> VersionState {
+        VersionState {
+            log_number: 7,
+            next_file_number: 9,
+            flushed_sequence: 10,
+            tables: vec![TableMeta {
+                number: 5,
+                size: 100,
+                largest_sequence,
+                smallest: Vec::new(),
+                largest: Vec::new(),
+            }],
+            logs: [7].into_iter().collect(),
+        }
+    }
+
+    #[test]
+    fn point_in_time_refuses_when_a_table_is_ahead_of_the_stop_point() {
+        let fs = SimFs::new();
+        let directory = Path::new("/db");
+        write_log(&fs, &directory.join("000007.log"), 11, 15, true);
+        let mode = RecoveryMode::PointInTimeRecovery;
+        let error = plan(&fs, directory, &state_with_table(40), mode, Checksum::Crc32).unwrap_err();
+        assert!(
+            error.to_string().contains("tables are ahead of the log"),
+            "{error}"
+        );
+        // A table within the recovered range is fine.
+        let plan = plan(&fs, directory, &state_with_table(12), mode, Checksum::Crc32).unwrap();
+        assert_eq!(plan.report.last_sequence, 15);
+    }
+
+    #[test]
+    fn a_log_the_manifest_records_but_the_directory_lacks_is_a_gap() {
+        let fs = SimFs::new();
+        let directory = Path::new("/db");
+        let mut state = state_with_table(10);
+        state.logs.insert(8);
+        write_log(&fs, &directory.join("000007.log"), 11, 12, false);
+        for mode in [
+            RecoveryMode::AbsoluteConsistency,
+            RecoveryMode::TolerateCorruptedTailRecords,
+        ] {
+            let error = plan(&fs, directory, &state, mode, Checksum::Crc32).unwrap_err();
+            assert!(error.to_string().contains("log 8"), "{mode}: {error}");
+        }
+        let skip_any = plan(
+            &fs,
+            directory,
+            &state,
+            RecoveryMode::SkipAnyCorruptedRecords,
+            Checksum::Crc32,
+        )
+        .unwrap();
+        assert!(skip_any.report.dropped.iter().any(|region| {
+            region
+                .reason
+                .contains("log 8 is recorded in the MANIFEST but missing")
+        }));
+    }
+}
