@@ -125,32 +125,43 @@ impl<'a> DecodedBatch<'a> {
     /// Decodes and validates a whole batch: every entry well formed, no bytes
     /// left over, and the header's count equal to the counted entries.
     pub fn decode(payload: &'a [u8]) -> Result<Self, BatchError> {
-        let (sequence, count) = decode_header(payload)?;
-        let mut cursor = Cursor {
-            bytes: payload,
-            offset: BATCH_HEADER_SIZE,
-        };
         let mut entries = Vec::new();
-        let mut counted: u64 = 0;
-        while cursor.offset < payload.len() {
-            let entry = cursor.entry()?;
-            if !matches!(entry.operation, Operation::LogData { .. }) {
-                counted += 1;
-            }
-            entries.push(entry);
-        }
-        if counted != u64::from(count) {
-            return Err(BatchError {
-                offset: payload.len(),
-                reason: format!("header counts {count} entries but the batch holds {counted}"),
-            });
-        }
+        let (sequence, count) = walk(payload, |entry| entries.push(entry))?;
         Ok(DecodedBatch {
             sequence,
             count,
             entries,
         })
     }
+}
+
+/// Checks a whole batch as [`DecodedBatch::decode`] does, without keeping
+/// the entries; returns the sequence and count.
+pub fn validate(payload: &[u8]) -> Result<(u64, u32), BatchError> {
+    walk(payload, |_| {})
+}
+
+fn walk<'a>(payload: &'a [u8], mut visit: impl FnMut(Entry<'a>)) -> Result<(u64, u32), BatchError> {
+    let (sequence, count) = decode_header(payload)?;
+    let mut cursor = Cursor {
+        bytes: payload,
+        offset: BATCH_HEADER_SIZE,
+    };
+    let mut counted: u64 = 0;
+    while cursor.offset < payload.len() {
+        let entry = cursor.entry()?;
+        if !matches!(entry.operation, Operation::LogData { .. }) {
+            counted += 1;
+        }
+        visit(entry);
+    }
+    if counted != u64::from(count) {
+        return Err(BatchError {
+            offset: payload.len(),
+            reason: format!("header counts {count} entries but the batch holds {counted}"),
+        });
+    }
+    Ok((sequence, count))
 }
 
 /// Reads the sequence and count of a batch without decoding its entries.

@@ -5,7 +5,7 @@ use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::batch::DecodedBatch;
+use crate::batch;
 use crate::error::Error;
 use crate::mode::RecoveryMode;
 use crate::problem::{Problem, ProblemKind};
@@ -22,7 +22,7 @@ pub struct ReplayedBatch {
     pub sequence: u64,
     /// Number of counted entries.
     pub count: u32,
-    /// The encoded batch (decode it with [`DecodedBatch::decode`]).
+    /// The encoded batch (decode it with [`crate::batch::DecodedBatch::decode`]).
     pub payload: Vec<u8>,
 }
 
@@ -272,8 +272,8 @@ pub fn replay<R: Read>(
 }
 
 fn batch_of(record: Record) -> Result<ReplayedBatch, Problem> {
-    let (sequence, count) = match DecodedBatch::decode(&record.payload) {
-        Ok(batch) => (batch.sequence, batch.count),
+    let (sequence, count) = match batch::validate(&record.payload) {
+        Ok(header) => header,
         Err(error) => {
             return Err(Problem {
                 offset: record.offset,
