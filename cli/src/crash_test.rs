@@ -1,0 +1,136 @@
+//! The blackbox crash test: kill -9 a writer of synced batches at random
+//! moments, reopen, and check the acknowledged writes and the prefix
+//! property. Each round continues the same database.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use strata::{Db, Options, RecoveryMode, WriteBatch, WriteOptions};
+
+use crate::Failure;
+
+fn key(index: u64) -> Vec<u8> {
+    format!("crash-test/{index:010}").into_bytes()
+}
+
+fn value(index: u64) -> Vec<u8> {
+    format!("{index}:")
+        .repeat(1 + (index % 97) as usize)
+        .into_bytes()
+}
+
+/// The child: writes synced batches from `start` on, printing `ack N` after
+/// each one is durable, until it is killed.
+pub(crate) fn writer(directory: &Path, start: u64) -> Result<(), Failure> {
+    let options = Options {
+        write_buffer_size: 256 << 10,
+        ..Options::default()
+    };
+    let db = Db::open(directory, options)?;
+    let mut stdout = std::io::stdout().lock();
+    for index in start.. {
+        let mut batch = WriteBatch::new();
+        batch.put(&key(index), &value(index));
+        db.write(batch, &WriteOptions::SYNC)?;
+        writeln!(stdout, "ack {index}")?;
+        stdout.flush()?;
+    }
+    Ok(())
+}
+
+/// Opens the database and checks it holds exactly keys `0..n` with their
+/// values for some `n` past the last acknowledgement; returns `n`.
+fn verify(directory: &Path, acknowledged: Option<u64>) -> Result<u64, Failure> {
+    // A process kill leaves at most a torn tail: TolerateCorruptedTailRecords
+    // must accept whatever it left.
+    let tolerate = Options {
+        recovery_mode: RecoveryMode::TolerateCorruptedTailRecords,
+        ..Options::default()
+    };
+    Db::inspect_recovery(directory, &tolerate)?;
+    let db = Db::open(directory, Options::default())?;
+    let mut count = 0;
+    for entry in db.iter() {
+        let (k, v) = entry?;
+        if k != key(count) || v != value(count) {
+            return Err(
+                format!("not a prefix of the writes: entry {count} is wrong or missing").into(),
+            );
+        }
+        count += 1;
+    }
+    if let Some(acknowledged) = acknowledged
+        && count <= acknowledged
+    {
+        return Err(format!("lost acknowledged write {acknowledged}: only {count} present").into());
+    }
+    Ok(count)
+}
+
+pub(crate) fn run(
+    rounds: u64,
+    seconds: u64,
+    directory: Option<PathBuf>,
+    seed: u64,
+) -> Result<(), Failure> {
+    let temporary;
+    let directory = match directory {
+        Some(directory) => directory,
+        None => {
+            temporary =
+                std::env::temp_dir().join(format!("strata-crash-test-{}", std::process::id()));
+            temporary
+        }
+    };
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let executable = std::env::current_exe()?;
+    let mut state = seed.max(1);
+    let mut next = if directory.exists() {
+        verify(&directory, None)?
+    } else {
+        0
+    };
+    let mut completed = 0;
+    while completed < rounds && Instant::now() < deadline {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let kill_after_acks = 1 + state % 200;
+        let mut child = Command::new(&executable)
+            .arg("crash-test-writer")
+            .arg(&directory)
+            .arg(next.to_string())
+            .stdout(Stdio::piped())
+            .spawn()?;
+        let stdout = BufReader::new(child.stdout.take().ok_or("no child stdout")?);
+        let mut acknowledged = None;
+        let mut seen = 0;
+        for line in stdout.lines() {
+            if let Some(index) = line?.strip_prefix("ack ") {
+                acknowledged = Some(index.parse::<u64>()?);
+                seen += 1;
+                if seen == kill_after_acks {
+                    break;
+                }
+            }
+        }
+        child.kill()?;
+        let status = child.wait()?;
+        if acknowledged.is_none() {
+            return Err(
+                format!("round {completed}: the writer acknowledged nothing ({status})").into(),
+            );
+        }
+        next = verify(&directory, acknowledged)?;
+        completed += 1;
+        println!(
+            "round {completed}: killed after {seen} acknowledgements; {next} writes present, none lost"
+        );
+    }
+    println!(
+        "crash test passed: {completed} kill -9 rounds, {next} writes, no acknowledged write lost"
+    );
+    Ok(())
+}

@@ -1,0 +1,73 @@
+//! The `strata` command as a user runs it: the kill -9 crash test passes and
+//! says so, `inspect` changes nothing, and `dump-log` lists records.
+#![allow(clippy::unwrap_used)]
+
+use std::process::Command;
+
+fn strata(arguments: &[&str]) -> (bool, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(arguments)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    (output.status.success(), text)
+}
+
+#[test]
+fn crash_test_kills_the_writer_and_finds_every_acknowledged_write() {
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("db");
+    let (ok, text) = strata(&[
+        "crash-test",
+        "--rounds",
+        "3",
+        "--dir",
+        path.to_str().unwrap(),
+    ]);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("crash test passed: 3 kill -9 rounds"),
+        "{text}"
+    );
+}
+
+#[test]
+fn inspect_reports_every_mode_and_changes_nothing() {
+    let directory = tempfile::tempdir().unwrap();
+    {
+        let db = strata::Db::open(directory.path(), strata::Options::default()).unwrap();
+        db.put(b"k", b"v").unwrap();
+    }
+    let before: Vec<_> = std::fs::read_dir(directory.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    let (ok, text) = strata(&["inspect", directory.path().to_str().unwrap()]);
+    assert!(ok, "{text}");
+    for mode in strata::RecoveryMode::ALL {
+        assert!(
+            text.contains(&format!("recovery under {mode} (dry run)")),
+            "{text}"
+        );
+    }
+    let after: Vec<_> = std::fs::read_dir(directory.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert_eq!(before.len(), after.len());
+    let log = after
+        .iter()
+        .find(|name| name.to_string_lossy().ends_with(".log"))
+        .unwrap();
+    let (ok, text) = strata(&["dump-log", directory.path().join(log).to_str().unwrap()]);
+    assert!(ok, "{text}");
+    assert!(text.contains("batch sequence"), "{text}");
+}
+
+#[test]
+fn an_unknown_recovery_mode_is_rejected_with_the_choices() {
+    let (ok, text) = strata(&["inspect", "/nonexistent", "--mode", "yolo"]);
+    assert!(!ok);
+    assert!(text.contains("point-in-time-recovery"), "{text}");
+}
