@@ -431,6 +431,16 @@ impl BlockIterator {
                 ),
             ));
         }
+        let entry_end = header.key_start + header.unshared + header.value_length;
+        let next_restart = self.block.restarts.get(restart_index + 1).copied();
+        if let Some(next_restart) = next_restart.filter(|&next| (next as usize) < entry_end) {
+            // Decoding from that restart point would read a different chain
+            // of entries than decoding from this one.
+            return Err(self.block.corruption(
+                offset,
+                format!("restart point {next_restart} lies inside the entry at {offset}"),
+            ));
+        }
         self.check_key(offset, header.shared + header.unshared)?;
         self.key.truncate(header.shared);
         self.key.extend_from_slice(

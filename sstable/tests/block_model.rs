@@ -92,3 +92,50 @@ fn malformed_restart_arrays_are_corruption_with_the_block_offset() {
         }
     }
 }
+
+/// Found by `cargo fuzz run sstable_block` (crash-b5d1d96e...): a byte-wise
+/// block whose restart points lie inside an entry's value. A forward scan
+/// (decoding from offset 0) and a backward scan (decoding from the last
+/// restart point) read different entries. Such a restart point is now a
+/// corruption, so both directions fail instead of disagreeing.
+#[test]
+fn restart_point_inside_an_entry_is_corruption_not_a_different_scan() {
+    const FUZZ_INPUT: &[u8] = &[
+        0x49, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x16, 0x00, 0x00,
+        0x00, 0x02, 0x00, 0x00, 0x00, 0x80, 0x00, 0x5b, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x16, 0x00, 0x00,
+        0x00, 0x02, 0x00, 0x00, 0x00,
+    ];
+    // The fuzz target's framing: selector byte (odd = byte-wise), then a
+    // target of `first % 16` bytes, then the block.
+    let rest = &FUZZ_INPUT[1..];
+    let target_length = usize::from(rest[0] % 16);
+    let contents = rest[target_length..].to_vec();
+    let block = Arc::new(
+        Block::new(
+            contents,
+            KeyOrder::Bytewise,
+            Arc::from(Path::new("fuzz")),
+            0,
+        )
+        .unwrap(),
+    );
+    let mut iterator = block.iter();
+    let mut forward = iterator.seek_to_first();
+    while forward.is_ok() && iterator.valid() {
+        forward = iterator.next();
+    }
+    let error = forward.unwrap_err();
+    assert!(
+        error.to_string().contains("lies inside the entry"),
+        "{error}"
+    );
+    let mut backward = iterator.seek_to_last();
+    while backward.is_ok() && iterator.valid() {
+        backward = iterator.prev();
+    }
+    assert!(backward.unwrap_err().is_corruption());
+}
