@@ -125,6 +125,8 @@ struct State {
     last_sequence: u64,
     poisoned: Option<String>,
     shutting_down: bool,
+    /// The flush thread is merging tables (see `Inner::maybe_compact`).
+    compacting: bool,
 }
 
 struct LogState {
@@ -485,6 +487,7 @@ fn apply_plan(
             last_sequence,
             poisoned: None,
             shutting_down: false,
+            compacting: false,
         },
         log: LogState {
             writer: log,
@@ -847,7 +850,7 @@ impl Inner {
             if !state.mem.is_empty() {
                 self.switch_memtable(&mut state)?;
             }
-            while !state.immutable.is_empty() && state.poisoned.is_none() {
+            while (!state.immutable.is_empty() || state.compacting) && state.poisoned.is_none() {
                 self.state_changed.wait(&mut state);
             }
             match &state.poisoned {
@@ -908,14 +911,82 @@ impl Inner {
         tables.push(handle);
         state.tables = Arc::new(tables);
         state.immutable.remove(0);
+        // Decided here, with the flush, so that `Db::flush` waits for it.
+        state.compacting = state.tables.len() >= self.options.level0_compaction_trigger.max(2);
         self.state_changed.notify_all();
         drop(state);
         // The flushed log is obsolete now that the MANIFEST says so.
-        let obsolete = self.directory.join(filename::log(full.log_number));
-        match fs.remove(&obsolete) {
-            Ok(()) => sync_dir(fs, &self.directory),
-            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(source) => Err(Error::io(obsolete, "remove", source)),
+        self.remove_files(&[filename::log(full.log_number)])?;
+        self.maybe_compact()
+    }
+
+    /// Removes obsolete files and syncs the directory.
+    fn remove_files(&self, names: &[String]) -> Result<()> {
+        let fs = self.fs.as_ref();
+        for name in names {
+            let path = self.directory.join(name);
+            match fs.remove(&path) {
+                Ok(()) => {}
+                Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+                Err(source) => return Err(Error::io(path, "remove", source)),
+            }
         }
+        sync_dir(fs, &self.directory)
+    }
+
+    /// Merges all level-0 tables into one once there are
+    /// `level0_compaction_trigger` of them, so reads consult few tables.
+    /// The merged table is durable before the MANIFEST names it, and the
+    /// inputs are removed only after; a crash in between leaves an orphan
+    /// that the next open removes.
+    fn maybe_compact(&self) -> Result<()> {
+        let (inputs, metas, number) = {
+            let mut state = self.state.lock();
+            if !state.compacting {
+                return Ok(());
+            }
+            let number = state.version.next_file_number;
+            state.version.next_file_number += 1;
+            (
+                Arc::clone(&state.tables),
+                state.version.tables.clone(),
+                number,
+            )
+        };
+        let fs = self.fs.as_ref();
+        let largest_sequence = metas
+            .iter()
+            .map(|meta| meta.largest_sequence)
+            .max()
+            .unwrap_or(0);
+        let meta = table::merge(
+            fs,
+            &self.directory,
+            number,
+            &inputs,
+            largest_sequence,
+            &self.options,
+        )?;
+        let handle = Arc::new(TableHandle::open(fs, &self.directory, &meta)?);
+        let mut state = self.state.lock();
+        // Only this thread changes the set of tables, so it is still `inputs`.
+        debug_assert_eq!(state.tables.len(), inputs.len());
+        let edit = VersionEdit {
+            next_file_number: Some(state.version.next_file_number.max(number + 1)),
+            new_tables: vec![meta],
+            deleted_tables: metas.iter().map(|meta| meta.number).collect(),
+            ..VersionEdit::default()
+        };
+        self.append_edit(&mut state, &edit)?;
+        state.tables = Arc::new(vec![handle]);
+        drop(state);
+        let names: Vec<String> = metas
+            .iter()
+            .map(|meta| filename::table(meta.number))
+            .collect();
+        let removed = self.remove_files(&names);
+        self.state.lock().compacting = false;
+        self.state_changed.notify_all();
+        removed
     }
 }

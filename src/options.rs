@@ -32,6 +32,8 @@ pub struct Options {
     pub bloom_bits_per_key: usize,
     /// How many full memtables may wait for their flush before writes stall.
     pub max_immutable_memtables: usize,
+    /// When this many level-0 tables exist, they are merged into one.
+    pub level0_compaction_trigger: usize,
 }
 
 impl Default for Options {
@@ -44,6 +46,7 @@ impl Default for Options {
             table_block_size: 4096,
             bloom_bits_per_key: 10,
             max_immutable_memtables: 2,
+            level0_compaction_trigger: 8,
         }
     }
 }

@@ -10,7 +10,7 @@ use strata_sstable::{ReadAt, Table, TableBuilder, TableIterator, TableOptions};
 
 use crate::error::{Error, Result};
 use crate::filename;
-use crate::fs::{FileSystem, ReadableFile};
+use crate::fs::{FileSystem, ReadableFile, WritableFile};
 use crate::manifest::TableMeta;
 use crate::memtable::{Lookup, MemTable};
 use crate::options::Options;
@@ -123,6 +123,8 @@ impl TableEntries {
     }
 }
 
+type Builder = TableBuilder<BufWriter<Box<dyn WritableFile>>>;
+
 /// Writes a memtable as table `number`, durably (file synced, directory
 /// synced), and describes it for the MANIFEST.
 pub(crate) fn build(
@@ -131,6 +133,77 @@ pub(crate) fn build(
     number: u64,
     mem: &MemTable,
     options: &Options,
+) -> Result<TableMeta> {
+    write_table(
+        fs,
+        directory,
+        number,
+        options,
+        mem.largest_sequence(),
+        |builder| {
+            mem.for_each_entry(|key, value| builder.add(key, value))
+                .map_err(Error::from)
+        },
+    )
+}
+
+/// Merges tables into one new table `number` holding every entry of every
+/// input (all versions: snapshots are not tracked, so none may be dropped).
+pub(crate) fn merge(
+    fs: &dyn FileSystem,
+    directory: &Path,
+    number: u64,
+    inputs: &[Arc<TableHandle>],
+    largest_sequence: u64,
+    options: &Options,
+) -> Result<TableMeta> {
+    write_table(
+        fs,
+        directory,
+        number,
+        options,
+        largest_sequence,
+        |builder| {
+            let mut cursors: Vec<TableEntries> = inputs
+                .iter()
+                .map(|table| table.entries_from(None))
+                .collect();
+            let mut heads: Vec<Option<(Vec<u8>, Vec<u8>)>> = Vec::with_capacity(cursors.len());
+            for cursor in &mut cursors {
+                heads.push(cursor.next().transpose()?);
+            }
+            let mut previous: Option<Vec<u8>> = None;
+            loop {
+                // Few inputs: a linear scan for the smallest head is enough.
+                let smallest = heads
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(index, head)| head.as_ref().map(|(key, _)| (index, key)))
+                    .min_by(|(_, a), (_, b)| crate::key::compare(a, b))
+                    .map(|(index, _)| index);
+                let Some(index) = smallest else {
+                    return Ok(());
+                };
+                let (key, value) = heads[index].take().expect("chosen head exists");
+                heads[index] = cursors[index].next().transpose()?;
+                // The same internal key twice (a batch replayed again by
+                // SkipAnyCorruptedRecords) is written once.
+                if previous.as_deref() != Some(&key[..]) {
+                    builder.add(&key, &value)?;
+                    previous = Some(key);
+                }
+            }
+        },
+    )
+}
+
+fn write_table(
+    fs: &dyn FileSystem,
+    directory: &Path,
+    number: u64,
+    options: &Options,
+    largest_sequence: u64,
+    fill: impl FnOnce(&mut Builder) -> Result<()>,
 ) -> Result<TableMeta> {
     let path = directory.join(filename::table(number));
     let file = fs
@@ -142,7 +215,7 @@ pub(crate) fn build(
         ..TableOptions::default()
     };
     let mut builder = TableBuilder::new(BufWriter::with_capacity(64 << 10, file), table_options);
-    mem.for_each_entry(|key, value| builder.add(key, value))?;
+    fill(&mut builder)?;
     let (writer, summary) = builder.finish()?;
     let mut file = writer
         .into_inner()
@@ -155,7 +228,7 @@ pub(crate) fn build(
     Ok(TableMeta {
         number,
         size: summary.file_size_bytes,
-        largest_sequence: mem.largest_sequence(),
+        largest_sequence,
         smallest: summary.smallest_key.unwrap_or_default(),
         largest: summary.largest_key.unwrap_or_default(),
     })

@@ -186,3 +186,43 @@ fn concurrent_writers_all_land_with_distinct_sequences() {
     let db = Db::open(directory.path(), options).unwrap();
     assert_eq!(db.iter().count(), 8 * 300);
 }
+
+#[test]
+fn compaction_merges_level0_tables_and_keeps_what_snapshots_see() {
+    let fs = SimFs::new();
+    let options = Options {
+        level0_compaction_trigger: 3,
+        ..Options::default()
+    };
+    let db = sim_db(&fs, options.clone()).unwrap();
+    let mut snapshots = Vec::new();
+    for round in 0..7u8 {
+        for key in 0..50u8 {
+            db.put(&[b'k', key], &[round; 20]).unwrap();
+        }
+        db.delete(&[b'k', round]).unwrap();
+        snapshots.push((round, db.snapshot()));
+        db.flush().unwrap();
+    }
+    let tables = |fs: &SimFs| {
+        fs.file_names(Path::new("/db"))
+            .unwrap()
+            .into_iter()
+            .filter(|name| name.ends_with(".sst"))
+            .count()
+    };
+    assert!(tables(&fs) < 3, "tables were not merged: {}", tables(&fs));
+    for (round, snapshot) in &snapshots {
+        assert_eq!(
+            db.get_at(&[b'k', 20], snapshot).unwrap(),
+            Some(vec![*round; 20])
+        );
+        assert_eq!(db.get_at(&[b'k', *round], snapshot).unwrap(), None);
+    }
+    drop(db);
+    let db = sim_db(&fs, options).unwrap();
+    // The last round rewrote every key and deleted only its own.
+    assert_eq!(db.iter().count(), 49);
+    assert_eq!(db.get(&[b'k', 6]).unwrap(), None);
+    assert_eq!(db.get(&[b'k', 40]).unwrap(), Some(vec![6; 20]));
+}

@@ -60,6 +60,7 @@ fn value_bytes(value: u8) -> Vec<u8> {
 fn options() -> Options {
     Options {
         write_buffer_size: 512,
+        level0_compaction_trigger: 3,
         ..Options::default()
     }
 }

@@ -45,6 +45,7 @@ pub fn options(mode: RecoveryMode) -> Options {
         recovery_mode: mode,
         write_buffer_size: 2_048,
         max_immutable_memtables: 2,
+        level0_compaction_trigger: 3,
         ..Options::default()
     }
 }
