@@ -41,6 +41,11 @@ const TAG_NEW_TABLE: u8 = 4;
 const TAG_DELETED_TABLE: u8 = 5;
 const TAG_NEW_LOG: u8 = 6;
 
+/// File numbers and sequences above this are not plausible: a corruption.
+/// (Sequences have 56 bits; file numbers are held to the same bound so that
+/// `number + 1` never overflows.)
+const MAX_NUMBER: u64 = crate::key::MAX_SEQUENCE;
+
 impl VersionEdit {
     pub(crate) fn encode(&self) -> Vec<u8> {
         let mut bytes = Vec::new();
@@ -82,13 +87,17 @@ impl VersionEdit {
         let mut edit = VersionEdit::default();
         let mut at = 0;
         let u64_at = |at: &mut usize| -> std::result::Result<u64, (usize, String)> {
+            let start = *at;
             let chunk = bytes
-                .get(*at..*at + 8)
-                .ok_or((*at, "edit ends inside a number".to_owned()))?;
+                .get(start..start + 8)
+                .ok_or((start, "edit ends inside a number".to_owned()))?;
             *at += 8;
-            Ok(u64::from_le_bytes(
-                chunk.try_into().map_err(|_| (*at, "short".to_owned()))?,
-            ))
+            let value =
+                u64::from_le_bytes(chunk.try_into().map_err(|_| (start, "short".to_owned()))?);
+            if value > MAX_NUMBER {
+                return Err((start, format!("number {value} is out of range")));
+            }
+            Ok(value)
         };
         let key_at = |at: &mut usize| -> std::result::Result<Vec<u8>, (usize, String)> {
             let chunk = bytes
@@ -163,10 +172,10 @@ impl VersionState {
         let live = self.log_number;
         self.logs.retain(|&number| number >= live);
         for table in &edit.new_tables {
-            self.next_file_number = self.next_file_number.max(table.number + 1);
+            self.next_file_number = self.next_file_number.max(table.number.saturating_add(1));
         }
         for &log in &edit.new_logs {
-            self.next_file_number = self.next_file_number.max(log + 1);
+            self.next_file_number = self.next_file_number.max(log.saturating_add(1));
         }
     }
 
@@ -267,6 +276,22 @@ mod tests {
             }
         }
         assert!(VersionEdit::decode(&[99]).is_err());
+    }
+
+    /// Found by fuzzing (`manifest`): a new-log number of `u64::MAX` made
+    /// `number + 1` overflow while applying the edit.
+    #[test]
+    fn edit_with_a_file_number_at_u64_max_is_corruption_not_a_panic() {
+        let bytes = [6, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+        let error = VersionEdit::decode(&bytes).unwrap_err();
+        assert_eq!(error.0, 1);
+        assert!(error.1.contains("out of range"), "{}", error.1);
+        let mut writer = strata_wal::Writer::new(Vec::new(), strata_wal::WriterOptions::default());
+        writer.add_record(&bytes).unwrap();
+        let framed = writer.into_inner();
+        let error = read(Path::new("MANIFEST-000009"), &framed).unwrap_err();
+        assert!(error.to_string().contains("MANIFEST-000009"), "{error}");
+        assert!(error.to_string().contains("offset 0"), "{error}");
     }
 
     #[test]

@@ -18,6 +18,10 @@ use std::fmt;
 /// Size of the batch header: sequence (8) + count (4).
 pub const BATCH_HEADER_SIZE: usize = 12;
 
+/// The largest sequence number: internal keys keep 56 bits of it (RocksDB's
+/// `kMaxSequenceNumber`). A batch reaching past it is invalid.
+pub const MAX_SEQUENCE: u64 = (1 << 56) - 1;
+
 const TAG_DELETE: u8 = 0x0;
 const TAG_PUT: u8 = 0x1;
 const TAG_MERGE: u8 = 0x2;
@@ -143,6 +147,12 @@ pub fn validate(payload: &[u8]) -> Result<(u64, u32), BatchError> {
 
 fn walk<'a>(payload: &'a [u8], mut visit: impl FnMut(Entry<'a>)) -> Result<(u64, u32), BatchError> {
     let (sequence, count) = decode_header(payload)?;
+    if sequence.saturating_add(u64::from(count)) > MAX_SEQUENCE {
+        return Err(BatchError {
+            offset: 0,
+            reason: format!("sequence {sequence} (+{count}) is too large; at most {MAX_SEQUENCE}"),
+        });
+    }
     let mut cursor = Cursor {
         bytes: payload,
         offset: BATCH_HEADER_SIZE,
@@ -466,6 +476,14 @@ mod tests {
                 .reason
                 .contains("overflows")
         );
+    }
+
+    #[test]
+    fn sequence_past_56_bits_is_invalid() {
+        let payload = BatchBuilder::new().put(b"k", b"v").finish(MAX_SEQUENCE);
+        assert!(validate(&payload).unwrap_err().reason.contains("too large"));
+        let payload = BatchBuilder::new().put(b"k", b"v").finish(MAX_SEQUENCE - 1);
+        assert_eq!(validate(&payload).unwrap(), (MAX_SEQUENCE - 1, 1));
     }
 
     #[test]
