@@ -44,7 +44,9 @@ pub use db::{Db, Snapshot};
 pub use error::{Error, Result};
 pub use iterator::DbIterator;
 pub use options::{Options, WriteOptions};
-pub use recovery::{DroppedRegion, LogSetOptions, LogSetRecovery, RecoveryReport, recover_log_set};
+pub use recovery::{
+    DropReason, DroppedRegion, LogSetOptions, LogSetRecovery, RecoveryReport, recover_log_set,
+};
 pub use strata_sstable as sstable;
 pub use strata_wal as wal;
 pub use strata_wal::RecoveryMode;

@@ -5,7 +5,9 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use strata_wal::{Checksum, LogEnd, LogReport, ReaderOptions, RecoveryMode, ReplayedBatch};
+use strata_wal::{
+    Checksum, LogEnd, LogReport, ProblemKind, ReaderOptions, RecoveryMode, ReplayedBatch,
+};
 
 use crate::error::{Error, Result};
 use crate::filename::{self, FileKind};
@@ -24,10 +26,51 @@ pub struct DroppedRegion {
     /// nothing).
     pub length: u64,
     /// Why.
-    pub reason: String,
+    pub reason: DropReason,
     /// Whether this is a truncation (the log ended early) rather than a
     /// corruption or a gap.
     pub truncation: bool,
+}
+
+/// Why recovery dropped a region or a whole log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DropReason {
+    /// A problem the log reader found there.
+    Problem(ProblemKind),
+    /// A batch does not continue the sequence: a gap (or an overlap).
+    SequenceGap {
+        /// The sequence the batch should have carried.
+        expected: u64,
+        /// The sequence it carries.
+        found: u64,
+    },
+    /// PointInTimeRecovery had stopped in an earlier log, and this log does
+    /// not start at the next expected sequence.
+    DoesNotContinue {
+        /// The sequence it should have started at.
+        expected: u64,
+    },
+    /// The MANIFEST records this log, but the directory lacks it.
+    MissingLog,
+}
+
+impl fmt::Display for DropReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DropReason::Problem(kind) => kind.fmt(f),
+            DropReason::SequenceGap { expected, found } => {
+                write!(f, "sequence gap: expected {expected}, found {found}")
+            }
+            DropReason::DoesNotContinue { expected } => write!(
+                f,
+                "replay stopped in an earlier log and this log does not continue at sequence {expected}"
+            ),
+            DropReason::MissingLog => {
+                f.write_str("the MANIFEST records this log but it is missing")
+            }
+        }
+    }
 }
 
 /// What recovery did (or, for a dry run, would do).
@@ -137,10 +180,11 @@ pub(crate) fn plan(
     for number in numbers {
         let path = directory.join(filename::log(number));
         if on_disk.binary_search(&number).is_err() {
-            let reason = format!("log {number} is recorded in the MANIFEST but missing");
             match mode {
                 RecoveryMode::AbsoluteConsistency | RecoveryMode::TolerateCorruptedTailRecords => {
-                    return Err(Error::Inconsistent { reason });
+                    return Err(Error::Inconsistent {
+                        reason: format!("log {number} is recorded in the MANIFEST but missing"),
+                    });
                 }
                 RecoveryMode::PointInTimeRecovery => stopped = true,
                 RecoveryMode::SkipAnyCorruptedRecords => {}
@@ -149,7 +193,7 @@ pub(crate) fn plan(
                 file: path,
                 offset: 0,
                 length: 0,
-                reason,
+                reason: DropReason::MissingLog,
                 truncation: false,
             });
             continue;
@@ -183,9 +227,7 @@ pub(crate) fn plan(
                         file: path.clone(),
                         offset: 0,
                         length,
-                        reason: format!(
-                            "replay stopped earlier and this log does not continue at sequence {expected}"
-                        ),
+                        reason: DropReason::DoesNotContinue { expected },
                         truncation: false,
                     });
                 }
@@ -200,23 +242,27 @@ pub(crate) fn plan(
                 file: path.clone(),
                 offset: region.offset,
                 length: region.length,
-                reason: region.kind.to_string(),
+                reason: DropReason::Problem(region.kind.clone()),
                 truncation: region.is_truncation(),
             });
         }
         let mut kept = 0;
         for batch in &replayed.batches {
             if batch.sequence != expected {
-                let reason = format!(
-                    "sequence gap: expected {expected}, found {} at offset {} of {}",
-                    batch.sequence,
-                    batch.offset,
-                    path.display()
-                );
+                let reason = DropReason::SequenceGap {
+                    expected,
+                    found: batch.sequence,
+                };
                 match mode {
                     RecoveryMode::AbsoluteConsistency
                     | RecoveryMode::TolerateCorruptedTailRecords => {
-                        return Err(Error::Inconsistent { reason });
+                        return Err(Error::Inconsistent {
+                            reason: format!(
+                                "{reason} at offset {} of {}",
+                                batch.offset,
+                                path.display()
+                            ),
+                        });
                     }
                     RecoveryMode::PointInTimeRecovery => {
                         // Stop at the gap: drop the rest of this log.
@@ -418,9 +464,7 @@ mod tests {
         )
         .unwrap();
         assert!(skip_any.report.dropped.iter().any(|region| {
-            region
-                .reason
-                .contains("log 8 is recorded in the MANIFEST but missing")
+            region.reason == DropReason::MissingLog && region.file.ends_with("000008.log")
         }));
     }
 }
