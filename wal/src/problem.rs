@@ -19,8 +19,8 @@ pub enum ProblemKind {
     /// The stored checksum does not match the record's bytes; the rest of the
     /// block is dropped, since the length field itself may be wrong.
     ChecksumMismatch,
-    /// The length field points past the end of a complete block (or past the
-    /// end of the block any record could occupy).
+    /// The length field points past the end of the block the record starts
+    /// in: no record crosses a block boundary, so no torn write produces it.
     ImpossibleLength,
     /// A type byte this reader does not know and may not skip (bit 7 clear).
     UnknownType(u8),

@@ -239,8 +239,9 @@ impl<R: Read> Reader<R> {
         let record_end = self.position + header_size + length;
         if record_end > self.block.len() {
             // No record crosses a block boundary. If the block is complete, or
-            // the length would not fit even a complete block, the length is
-            // impossible; otherwise the log simply ends inside the body.
+            // the record would run past the end of this block even if the
+            // block were complete, the length is impossible; otherwise the
+            // log simply ends inside the body.
             let kind = if self.block_is_full() || record_end > self.options.block_size {
                 ProblemKind::ImpossibleLength
             } else {

@@ -467,3 +467,21 @@ fn report_of_a_stopped_replay_covers_the_rest_of_the_log() {
     );
     assert!(report.to_string().contains("checksum mismatch"));
 }
+
+#[test]
+fn length_running_past_its_own_block_is_a_corruption_even_where_the_file_ends() {
+    // a [0,24), then a second record's header at 24 whose length (40) would
+    // fit an empty block but runs past the end of this one (24 + 7 + 40 > 64).
+    let mut bytes = write(&[batch(1, b"a"), batch(2, b"b")]);
+    bytes[24 + 4] = 40;
+    let found = problems(&bytes);
+    assert_eq!(found[0].kind, ProblemKind::ImpossibleLength);
+    assert_eq!(
+        outcome(&bytes, RecoveryMode::TolerateCorruptedTailRecords),
+        Err(ProblemKind::ImpossibleLength)
+    );
+    // Within its block but past the end of the file: a torn body.
+    let mut bytes = write(&[batch(1, b"a"), batch(2, b"b")]);
+    bytes[24 + 4] = 30;
+    assert_eq!(problems(&bytes)[0].kind, ProblemKind::TruncatedBody);
+}
