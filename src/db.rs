@@ -23,6 +23,7 @@ use crate::manifest::{self, TableMeta, VersionEdit, VersionState};
 use crate::memtable::{Lookup, MemTable};
 use crate::options::{Options, WriteOptions};
 use crate::recovery::{self, Plan, RecoveryReport};
+use crate::snapshot::{Snapshot, SnapshotList};
 use crate::table::{self, TableHandle};
 
 /// A group of writes never grows past this many bytes of batches.
@@ -37,24 +38,6 @@ type Sources = (
     Vec<Arc<MemTable>>,
     Arc<Vec<Arc<TableHandle>>>,
 );
-
-/// A consistent point in the history: reads through it see exactly the
-/// writes with a sequence number at or below [`Snapshot::sequence`].
-///
-/// Strata does not compact yet, so no version is ever discarded and a
-/// snapshot needs no registration; it stays valid as long as you keep it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Snapshot {
-    sequence: u64,
-}
-
-impl Snapshot {
-    /// The last sequence number the snapshot sees.
-    #[must_use]
-    pub fn sequence(&self) -> u64 {
-        self.sequence
-    }
-}
 
 /// An embedded key-value store.
 ///
@@ -98,6 +81,7 @@ struct Inner {
     log: Mutex<LogState>,
     /// The last sequence whose writes are all in the memtable.
     visible_sequence: AtomicU64,
+    snapshots: Arc<SnapshotList>,
     report: RecoveryReport,
 }
 
@@ -167,6 +151,7 @@ impl Db {
             queue: Mutex::new(WriteQueue::default()),
             queue_changed: Condvar::new(),
             visible_sequence: AtomicU64::new(opened.state.last_sequence),
+            snapshots: Arc::new(SnapshotList::default()),
             state: Mutex::new(opened.state),
             state_changed: Condvar::new(),
             log: Mutex::new(opened.log),
@@ -249,20 +234,19 @@ impl Db {
 
     /// The value of `key` in the latest state.
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        self.get_at(key, &self.snapshot())
+        self.inner.get(key, self.inner.visible())
     }
 
     /// The value of `key` as of `snapshot`.
     pub fn get_at(&self, key: &[u8], snapshot: &Snapshot) -> Result<Option<Vec<u8>>> {
-        self.inner.get(key, snapshot.sequence)
+        self.inner.get(key, snapshot.sequence())
     }
 
-    /// A snapshot of the current state.
+    /// A snapshot of the current state. Reads through it keep seeing this
+    /// state, whatever is written, flushed or compacted later.
     #[must_use]
     pub fn snapshot(&self) -> Snapshot {
-        Snapshot {
-            sequence: self.inner.visible_sequence.load(Ordering::Acquire),
-        }
+        self.inner.snapshots.take(|| self.inner.visible())
     }
 
     /// All keys and values in key order, as of now.
@@ -272,8 +256,11 @@ impl Db {
     }
 
     /// The keys in `range` and their values, in key order, as of now.
+    ///
+    /// The iterator holds the memtables and tables it reads, so later
+    /// writes, flushes and compactions do not change what it returns.
     pub fn range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> DbIterator {
-        self.range_at(range, &self.snapshot())
+        self.range_at_sequence(range, self.inner.visible())
     }
 
     /// The keys in `range` and their values, in key order, as of `snapshot`.
@@ -281,6 +268,14 @@ impl Db {
         &self,
         range: R,
         snapshot: &Snapshot,
+    ) -> DbIterator {
+        self.range_at_sequence(range, snapshot.sequence())
+    }
+
+    fn range_at_sequence<K: AsRef<[u8]>, R: RangeBounds<K>>(
+        &self,
+        range: R,
+        sequence: u64,
     ) -> DbIterator {
         let owned = |bound: Bound<&K>| match bound {
             Bound::Included(key) => Bound::Included(key.as_ref().to_vec()),
@@ -292,7 +287,7 @@ impl Db {
             mem,
             immutable,
             tables,
-            snapshot.sequence,
+            sequence,
             owned(range.start_bound()),
             owned(range.end_bound()),
         )
@@ -644,6 +639,10 @@ fn apply_batch(mem: &MemTable, payload: &[u8]) -> std::result::Result<(), String
 }
 
 impl Inner {
+    fn visible(&self) -> u64 {
+        self.visible_sequence.load(Ordering::Acquire)
+    }
+
     fn write(&self, batch: WriteBatch, sync: bool) -> Result<()> {
         let mut queue = self.queue.lock();
         let id = queue.next_id;
@@ -935,10 +934,12 @@ impl Inner {
     }
 
     /// Merges all level-0 tables into one once there are
-    /// `level0_compaction_trigger` of them, so reads consult few tables.
-    /// The merged table is durable before the MANIFEST names it, and the
-    /// inputs are removed only after; a crash in between leaves an orphan
-    /// that the next open removes.
+    /// `level0_compaction_trigger` of them, so reads consult few tables, and
+    /// drops the versions no reader can see any more (older than a newer
+    /// version that the oldest live snapshot already sees; deletions with
+    /// nothing left beneath). The merged table is durable before the
+    /// MANIFEST names it, and the inputs are removed only after; a crash in
+    /// between leaves an orphan that the next open removes.
     fn maybe_compact(&self) -> Result<()> {
         let (inputs, metas, number) = {
             let mut state = self.state.lock();
@@ -959,26 +960,31 @@ impl Inner {
             .map(|meta| meta.largest_sequence)
             .max()
             .unwrap_or(0);
-        let meta = table::merge(
+        let smallest_snapshot = self.snapshots.smallest(|| self.visible());
+        let merged = table::merge(
             fs,
             &self.directory,
             number,
             &inputs,
             largest_sequence,
+            smallest_snapshot,
             &self.options,
         )?;
-        let handle = Arc::new(TableHandle::open(fs, &self.directory, &meta)?);
+        let handle = match &merged {
+            Some(meta) => Some(Arc::new(TableHandle::open(fs, &self.directory, meta)?)),
+            None => None,
+        };
         let mut state = self.state.lock();
         // Only this thread changes the set of tables, so it is still `inputs`.
         debug_assert_eq!(state.tables.len(), inputs.len());
         let edit = VersionEdit {
             next_file_number: Some(state.version.next_file_number.max(number + 1)),
-            new_tables: vec![meta],
+            new_tables: merged.into_iter().collect(),
             deleted_tables: metas.iter().map(|meta| meta.number).collect(),
             ..VersionEdit::default()
         };
         self.append_edit(&mut state, &edit)?;
-        state.tables = Arc::new(vec![handle]);
+        state.tables = Arc::new(handle.into_iter().collect());
         drop(state);
         let names: Vec<String> = metas
             .iter()

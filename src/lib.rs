@@ -37,16 +37,18 @@ mod manifest;
 mod memtable;
 mod options;
 mod recovery;
+mod snapshot;
 mod table;
 
 pub use batch::WriteBatch;
-pub use db::{Db, Snapshot};
+pub use db::Db;
 pub use error::{Error, Result};
 pub use iterator::DbIterator;
 pub use options::{Options, WriteOptions};
 pub use recovery::{
     DropReason, DroppedRegion, LogSetOptions, LogSetRecovery, RecoveryReport, recover_log_set,
 };
+pub use snapshot::Snapshot;
 pub use strata_sstable as sstable;
 pub use strata_wal as wal;
 pub use strata_wal::RecoveryMode;

@@ -147,17 +147,22 @@ pub(crate) fn build(
     )
 }
 
-/// Merges tables into one new table `number` holding every entry of every
-/// input (all versions: snapshots are not tracked, so none may be dropped).
+/// Merges all tables into one new table `number`, dropping what no reader
+/// can see: a version is dropped when a newer version of its key is visible
+/// at `smallest_snapshot` (the oldest sequence any reader may use), and a
+/// deletion visible there is dropped with everything beneath it — these are
+/// all the tables, so nothing older can reappear (LevelDB's rules for a
+/// compaction into the base level). `None` if nothing is left.
 pub(crate) fn merge(
     fs: &dyn FileSystem,
     directory: &Path,
     number: u64,
     inputs: &[Arc<TableHandle>],
     largest_sequence: u64,
+    smallest_snapshot: u64,
     options: &Options,
-) -> Result<TableMeta> {
-    write_table(
+) -> Result<Option<TableMeta>> {
+    let meta = write_table(
         fs,
         directory,
         number,
@@ -173,6 +178,8 @@ pub(crate) fn merge(
                 heads.push(cursor.next().transpose()?);
             }
             let mut previous: Option<Vec<u8>> = None;
+            let mut current_user_key: Option<Vec<u8>> = None;
+            let mut newer_sequence = u64::MAX;
             loop {
                 // Few inputs: a linear scan for the smallest head is enough.
                 let smallest = heads
@@ -188,13 +195,37 @@ pub(crate) fn merge(
                 heads[index] = cursors[index].next().transpose()?;
                 // The same internal key twice (a batch replayed again by
                 // SkipAnyCorruptedRecords) is written once.
-                if previous.as_deref() != Some(&key[..]) {
-                    builder.add(&key, &value)?;
-                    previous = Some(key);
+                if previous.as_deref() == Some(&key[..]) {
+                    continue;
                 }
+                let (user_key, sequence, kind) =
+                    crate::key::decode(&key).ok_or_else(|| Error::Corruption {
+                        path: directory.join(filename::table(number)),
+                        offset: 0,
+                        reason: "a merged entry has no internal-key trailer".to_owned(),
+                    })?;
+                if current_user_key.as_deref() != Some(user_key) {
+                    current_user_key = Some(user_key.to_vec());
+                    newer_sequence = u64::MAX;
+                }
+                let shadowed = newer_sequence <= smallest_snapshot;
+                let dead_deletion =
+                    kind != crate::key::Kind::Value as u8 && sequence <= smallest_snapshot;
+                newer_sequence = sequence;
+                if !shadowed && !dead_deletion {
+                    builder.add(&key, &value)?;
+                }
+                previous = Some(key);
             }
         },
-    )
+    )?;
+    if meta.smallest.is_empty() && meta.largest.is_empty() {
+        let path = directory.join(filename::table(number));
+        fs.remove(&path)
+            .map_err(|source| Error::io(&path, "remove", source))?;
+        return Ok(None);
+    }
+    Ok(Some(meta))
 }
 
 fn write_table(
