@@ -22,7 +22,7 @@ use crate::key::Kind;
 use crate::manifest::{self, TableMeta, VersionEdit, VersionState};
 use crate::memtable::{Lookup, MemTable};
 use crate::options::{Options, WriteOptions};
-use crate::recovery::{self, Plan, RecoveryReport};
+use crate::recovery::{self, DropReason, DroppedRegion, Plan, RecoveryReport};
 use crate::snapshot::{Snapshot, SnapshotList};
 use crate::table::{self, TableHandle};
 
@@ -134,14 +134,7 @@ impl Db {
     ) -> Result<Db> {
         let directory = path.as_ref().to_path_buf();
         let lock = lock_directory(fs.as_ref(), &directory, &options)?;
-        let state = read_state(fs.as_ref(), &directory, &options)?;
-        let plan = recovery::plan(
-            fs.as_ref(),
-            &directory,
-            &state,
-            options.recovery_mode,
-            Checksum::Crc32,
-        )?;
+        let (state, plan) = plan_recovery(fs.as_ref(), &directory, &options)?;
         let opened = apply_plan(fs.as_ref(), &directory, &options, state, plan)?;
         let inner = Arc::new(Inner {
             directory,
@@ -191,15 +184,7 @@ impl Db {
             error_if_exists: false,
             ..options.clone()
         };
-        let state = read_state(fs, directory, &options)?;
-        Ok(recovery::plan(
-            fs,
-            directory,
-            &state,
-            options.recovery_mode,
-            Checksum::Crc32,
-        )?
-        .report)
+        Ok(plan_recovery(fs, directory, &options)?.1.report)
     }
 
     /// What the recovery of this open did.
@@ -351,8 +336,35 @@ fn lock_directory(
         .map_err(|source| lock_error(&lock_path, source))
 }
 
-/// Reads CURRENT and the MANIFEST it names; a fresh state if there is none.
-fn read_state(fs: &dyn FileSystem, directory: &Path, options: &Options) -> Result<VersionState> {
+/// The recovery plan for a directory: its MANIFEST's state and the
+/// read-only pass over its logs, with a torn MANIFEST tail (if any) listed
+/// first among the dropped regions so that it is quarantined too.
+fn plan_recovery(
+    fs: &dyn FileSystem,
+    directory: &Path,
+    options: &Options,
+) -> Result<(VersionState, Plan)> {
+    let (state, torn_manifest) = read_state(fs, directory, options)?;
+    let mut plan = recovery::plan(
+        fs,
+        directory,
+        &state,
+        options.recovery_mode,
+        Checksum::Crc32,
+    )?;
+    if let Some(region) = torn_manifest {
+        plan.report.dropped.insert(0, region);
+    }
+    Ok((state, plan))
+}
+
+/// Reads CURRENT and the MANIFEST it names (a fresh state if there is
+/// none), and the MANIFEST's torn tail as a dropped region.
+fn read_state(
+    fs: &dyn FileSystem,
+    directory: &Path,
+    options: &Options,
+) -> Result<(VersionState, Option<DroppedRegion>)> {
     let current = directory.join(filename::CURRENT);
     if !fs.exists(&current) {
         if !options.create_if_missing {
@@ -360,10 +372,11 @@ fn read_state(fs: &dyn FileSystem, directory: &Path, options: &Options) -> Resul
                 path: directory.to_path_buf(),
             });
         }
-        return Ok(VersionState {
+        let state = VersionState {
             next_file_number: 1,
             ..VersionState::default()
-        });
+        };
+        return Ok((state, None));
     }
     if options.error_if_exists {
         return Err(Error::AlreadyExists {
@@ -386,7 +399,15 @@ fn read_state(fs: &dyn FileSystem, directory: &Path, options: &Options) -> Resul
             reason: "CURRENT does not name a MANIFEST".to_owned(),
         })?;
     let manifest_path = directory.join(name);
-    manifest::read(&manifest_path, &read(&manifest_path)?)
+    let contents = manifest::read(&manifest_path, &read(&manifest_path)?)?;
+    let torn = contents.torn_tail.map(|problem| DroppedRegion {
+        file: manifest_path,
+        offset: problem.offset,
+        length: problem.length,
+        truncation: problem.kind.is_truncation(),
+        reason: DropReason::Problem(problem.kind),
+    });
+    Ok((contents.state, torn))
 }
 
 struct Opened {

@@ -159,3 +159,11 @@ fn twenty_thousand_more_seeds_hold_the_same_claims() {
     }
     println!("{coverage:?}");
 }
+
+/// Found by the long run: a crash left garbage where the MANIFEST's last,
+/// never-synced edit was, and the open refused the whole database. The
+/// garbage is now a torn tail, dropped and quarantined in every mode.
+#[test]
+fn seed_1003727_garbled_manifest_tail_still_opens_in_every_mode() {
+    check_seed(1_003_727, &mut Coverage::default());
+}
