@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
 
 use parking_lot::{Condvar, Mutex};
+use strata_sstable::BlockCache;
 use strata_wal::batch::{BatchBuilder, DecodedBatch, Operation};
 use strata_wal::{Checksum, Writer, WriterOptions};
 
@@ -82,6 +83,8 @@ struct Inner {
     /// The last sequence whose writes are all in the memtable.
     visible_sequence: AtomicU64,
     snapshots: Arc<SnapshotList>,
+    /// Data blocks of all tables, shared.
+    block_cache: Arc<BlockCache>,
     report: RecoveryReport,
 }
 
@@ -135,7 +138,8 @@ impl Db {
         let directory = path.as_ref().to_path_buf();
         let lock = lock_directory(fs.as_ref(), &directory, &options)?;
         let (state, plan) = plan_recovery(fs.as_ref(), &directory, &options)?;
-        let opened = apply_plan(fs.as_ref(), &directory, &options, state, plan)?;
+        let block_cache = BlockCache::new(options.block_cache_size);
+        let opened = apply_plan(fs.as_ref(), &directory, &options, &block_cache, state, plan)?;
         let inner = Arc::new(Inner {
             directory,
             fs,
@@ -145,6 +149,7 @@ impl Db {
             queue_changed: Condvar::new(),
             visible_sequence: AtomicU64::new(opened.state.last_sequence),
             snapshots: Arc::new(SnapshotList::default()),
+            block_cache,
             state: Mutex::new(opened.state),
             state_changed: Condvar::new(),
             log: Mutex::new(opened.log),
@@ -428,6 +433,7 @@ fn apply_plan(
     fs: &dyn FileSystem,
     directory: &Path,
     options: &Options,
+    cache: &Arc<BlockCache>,
     mut version: VersionState,
     plan: Plan,
 ) -> Result<Opened> {
@@ -491,7 +497,7 @@ fn apply_plan(
     let tables = version
         .tables
         .iter()
-        .map(|meta| TableHandle::open(fs, directory, meta).map(Arc::new))
+        .map(|meta| TableHandle::open(fs, directory, meta, cache).map(Arc::new))
         .collect::<Result<Vec<_>>>()?;
     Ok(Opened {
         state: State {
@@ -912,7 +918,12 @@ impl Inner {
     fn flush_one(&self, full: &MemTable, number: u64) -> Result<()> {
         let fs = self.fs.as_ref();
         let meta: TableMeta = table::build(fs, &self.directory, number, full, &self.options)?;
-        let handle = Arc::new(TableHandle::open(fs, &self.directory, &meta)?);
+        let handle = Arc::new(TableHandle::open(
+            fs,
+            &self.directory,
+            &meta,
+            &self.block_cache,
+        )?);
         let mut state = self.state.lock();
         let live_log = state
             .immutable
@@ -992,7 +1003,12 @@ impl Inner {
             &self.options,
         )?;
         let handle = match &merged {
-            Some(meta) => Some(Arc::new(TableHandle::open(fs, &self.directory, meta)?)),
+            Some(meta) => Some(Arc::new(TableHandle::open(
+                fs,
+                &self.directory,
+                meta,
+                &self.block_cache,
+            )?)),
             None => None,
         };
         let mut state = self.state.lock();

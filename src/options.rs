@@ -34,6 +34,8 @@ pub struct Options {
     pub max_immutable_memtables: usize,
     /// When this many level-0 tables exist, they are merged into one.
     pub level0_compaction_trigger: usize,
+    /// Bytes of table data blocks kept in memory, shared by all tables.
+    pub block_cache_size: usize,
 }
 
 impl Default for Options {
@@ -47,6 +49,7 @@ impl Default for Options {
             bloom_bits_per_key: 10,
             max_immutable_memtables: 2,
             level0_compaction_trigger: 8,
+            block_cache_size: 8 << 20,
         }
     }
 }

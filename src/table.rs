@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use strata_sstable::key::ValueKind;
-use strata_sstable::{ReadAt, Table, TableBuilder, TableIterator, TableOptions};
+use strata_sstable::{BlockCache, ReadAt, Table, TableBuilder, TableIterator, TableOptions};
 
 use crate::error::{Error, Result};
 use crate::filename;
@@ -50,12 +50,19 @@ pub(crate) struct TableHandle {
 }
 
 impl TableHandle {
-    pub(crate) fn open(fs: &dyn FileSystem, directory: &Path, meta: &TableMeta) -> Result<Self> {
+    pub(crate) fn open(
+        fs: &dyn FileSystem,
+        directory: &Path,
+        meta: &TableMeta,
+        cache: &Arc<BlockCache>,
+    ) -> Result<Self> {
         let path = directory.join(filename::table(meta.number));
         let file = fs
             .open_read(&path)
             .map_err(|source| Error::io(&path, "open", source))?;
-        let table = Table::open(FileSource(file), &path)?;
+        // File numbers are never reused while the database is open, so
+        // they identify a table's blocks in the shared cache.
+        let table = Table::open_cached(FileSource(file), &path, Arc::clone(cache), meta.number)?;
         if table.file_size_bytes() != meta.size {
             return Err(Error::Corruption {
                 path,

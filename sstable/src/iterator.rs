@@ -244,7 +244,7 @@ impl TableIterator {
             )
         })?;
         if self.data_handle != Some(handle) || self.data.is_none() {
-            let block = Arc::new(self.table.read_data_block(handle)?);
+            let block = self.table.read_data_block(handle)?;
             self.data = Some(block.iter());
             self.data_handle = Some(handle);
         }

@@ -38,6 +38,7 @@
 mod block;
 mod block_builder;
 mod builder;
+mod cache;
 mod error;
 mod filter;
 mod footer;
@@ -54,6 +55,7 @@ mod verify;
 pub use block::{Block, BlockIterator, KeyOrder};
 pub use block_builder::BlockBuilder;
 pub use builder::{TableBuilder, TableOptions, TableSummary};
+pub use cache::BlockCache;
 pub use error::{Error, Result};
 pub use filter::{BloomFilter, BloomFilterBuilder, filter_hash};
 pub use footer::{BlockHandle, Footer};

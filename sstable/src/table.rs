@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::block::{Block, KeyOrder};
+use crate::cache::BlockCache;
 use crate::error::{Error, Result};
 use crate::filter::BloomFilter;
 use crate::footer::{BlockHandle, Footer};
@@ -51,6 +52,7 @@ pub(crate) struct TableInner {
     filter_handle: Option<BlockHandle>,
     filter: Option<BloomFilter>,
     pub(crate) index: Arc<Block>,
+    cache: Option<(Arc<BlockCache>, u64)>,
 }
 
 impl std::fmt::Debug for Table {
@@ -84,7 +86,29 @@ impl Table {
     /// `Corruption` for a truncated file or bad bytes in what it reads;
     /// `Io` if the source fails.
     pub fn open<R: ReadAt + 'static>(source: R, file: impl AsRef<Path>) -> Result<Table> {
-        let file: Arc<Path> = Arc::from(file.as_ref());
+        Table::open_inner(source, file.as_ref(), None)
+    }
+
+    /// Like [`Table::open`], keeping the data blocks it reads in `cache`
+    /// under `id`, which must be unique among the cache's tables.
+    ///
+    /// # Errors
+    /// As [`Table::open`].
+    pub fn open_cached<R: ReadAt + 'static>(
+        source: R,
+        file: impl AsRef<Path>,
+        cache: Arc<BlockCache>,
+        id: u64,
+    ) -> Result<Table> {
+        Table::open_inner(source, file.as_ref(), Some((cache, id)))
+    }
+
+    fn open_inner<R: ReadAt + 'static>(
+        source: R,
+        file: &Path,
+        cache: Option<(Arc<BlockCache>, u64)>,
+    ) -> Result<Table> {
+        let file: Arc<Path> = Arc::from(file);
         let file_size = source.size_bytes().map_err(|source| Error::Io {
             file: file.to_path_buf(),
             source,
@@ -147,6 +171,7 @@ impl Table {
                 filter_handle,
                 filter,
                 index,
+                cache,
             }),
         })
     }
@@ -254,9 +279,27 @@ impl TableInner {
         self.file_size - FOOTER_SIZE as u64
     }
 
-    /// Reads and checks the data block at `handle`.
-    pub(crate) fn read_data_block(&self, handle: BlockHandle) -> Result<Block> {
+    /// Reads and checks the data block at `handle` from the file, bypassing
+    /// the cache (`verify` must look at the bytes on disk).
+    pub(crate) fn read_data_block_from_file(&self, handle: BlockHandle) -> Result<Block> {
         self.reader().read_block(handle, KeyOrder::Internal)
+    }
+
+    /// Reads and checks the data block at `handle`, through the cache if the
+    /// table has one.
+    pub(crate) fn read_data_block(&self, handle: BlockHandle) -> Result<Arc<Block>> {
+        let Some((cache, id)) = &self.cache else {
+            return Ok(Arc::new(
+                self.reader().read_block(handle, KeyOrder::Internal)?,
+            ));
+        };
+        let key = (*id, handle.offset);
+        if let Some(block) = cache.get(key) {
+            return Ok(block);
+        }
+        let block = Arc::new(self.reader().read_block(handle, KeyOrder::Internal)?);
+        cache.insert(key, Arc::clone(&block));
+        Ok(block)
     }
 
     fn reader(&self) -> Reader<'_> {

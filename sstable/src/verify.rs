@@ -51,7 +51,7 @@ pub(crate) fn verify(table: &Table) -> Result<VerifyReport> {
             )
         })?;
         check_position(handle, "data")?;
-        let block = Arc::new(inner.read_data_block(handle)?);
+        let block = Arc::new(inner.read_data_block_from_file(handle)?);
         let mut data = block.iter();
         data.seek_to_first()?;
         if !data.valid() {
