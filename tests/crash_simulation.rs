@@ -151,10 +151,11 @@ fn every_synced_write_survives_and_recovery_is_a_prefix_in_every_mode() {
 }
 
 #[test]
-#[ignore = "long run: cargo test --release --test crash_simulation -- --ignored"]
-fn twenty_thousand_more_seeds_hold_the_same_claims() {
+#[ignore = "long run: STRATA_SEEDS=200000 cargo test --release --test crash_simulation -- --ignored"]
+fn many_more_seeds_hold_the_same_claims() {
+    let count: u64 = std::env::var("STRATA_SEEDS").map_or(20_000, |text| text.parse().unwrap());
     let mut coverage = Coverage::default();
-    for seed in 1_000_000..1_020_000 {
+    for seed in 1_000_000..1_000_000 + count {
         check_seed(seed, &mut coverage);
     }
     println!("{coverage:?}");
