@@ -168,3 +168,11 @@ fn many_more_seeds_hold_the_same_claims() {
 fn seed_1003727_garbled_manifest_tail_still_opens_in_every_mode() {
     check_seed(1_003_727, &mut Coverage::default());
 }
+
+/// Found by the 200,000-seed run: garbage in a torn log tail carried a
+/// recyclable type byte and was taken for a stale record, so
+/// AbsoluteConsistency opened although a torn record existed.
+#[test]
+fn seed_1085833_garbage_is_not_mistaken_for_a_stale_record() {
+    check_seed(1_085_833, &mut Coverage::default());
+}

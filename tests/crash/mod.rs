@@ -94,6 +94,7 @@ pub fn check_image(
     }
 
     let mut point_in_time_dropped = None;
+    let mut point_in_time_report = String::new();
     for mode in [
         RecoveryMode::PointInTimeRecovery,
         RecoveryMode::AbsoluteConsistency,
@@ -143,6 +144,7 @@ pub fn check_image(
             .iter()
             .any(|region| region.file.extension().is_some_and(|e| e == "log"));
         if mode == RecoveryMode::PointInTimeRecovery {
+            point_in_time_report = report.to_string();
             point_in_time_dropped = Some(log_dropped);
             coverage.point_in_time_dropped += u64::from(log_dropped);
         }
@@ -150,7 +152,7 @@ pub fn check_image(
             assert_eq!(
                 point_in_time_dropped,
                 Some(false),
-                "{context}: opened although a record was dropped"
+                "{context}: opened although point-in-time recovery dropped from a log:\n{point_in_time_report}\nthis open:\n{report}"
             );
         }
         let state = contents(&db);

@@ -251,8 +251,26 @@ impl<R: Read> Reader<R> {
         }
         let record_end_offset = self.block_start + record_end as u64;
 
-        // Following RocksDB (log_reader.cc, ReadPhysicalRecord), the log number
-        // of a recyclable record is compared before its checksum.
+        let header = &self.block[self.position..];
+        let stored = unmask_checksum(u32::from_le_bytes([
+            header[0], header[1], header[2], header[3],
+        ]));
+        let covered_header = &header[TYPE_OFFSET..header_size];
+        let payload_range = self.position + header_size..record_end;
+        let actual = self
+            .options
+            .checksum
+            .compute(&[covered_header, &self.block[payload_range.clone()]]);
+        if stored != actual {
+            return Ok(Some(self.drop_rest_of_block(ProblemKind::ChecksumMismatch)));
+        }
+
+        // The checksum (which covers the log number) is verified before the
+        // log number is compared. RocksDB compares the log number first, so a
+        // damaged header that happens to carry a recyclable type reads as a
+        // stale record — a quiet end of the log even under
+        // AbsoluteConsistency. Here it is a checksum mismatch; only an intact
+        // record of another log is stale.
         if recyclable
             && known.is_some()
             && let Some(log_number) = self.options.log_number
@@ -275,19 +293,6 @@ impl<R: Read> Reader<R> {
             }
         }
 
-        let header = &self.block[self.position..];
-        let stored = unmask_checksum(u32::from_le_bytes([
-            header[0], header[1], header[2], header[3],
-        ]));
-        let covered_header = &header[TYPE_OFFSET..header_size];
-        let payload_range = self.position + header_size..record_end;
-        let actual = self
-            .options
-            .checksum
-            .compute(&[covered_header, &self.block[payload_range.clone()]]);
-        if stored != actual {
-            return Ok(Some(self.drop_rest_of_block(ProblemKind::ChecksumMismatch)));
-        }
         self.position = record_end;
 
         let record_type = match known {

@@ -485,3 +485,31 @@ fn length_running_past_its_own_block_is_a_corruption_even_where_the_file_ends() 
     bytes[24 + 4] = 30;
     assert_eq!(problems(&bytes)[0].kind, ProblemKind::TruncatedBody);
 }
+
+/// Found by the crash simulation (seed 1085833): garbage in a torn tail that
+/// happened to carry a recyclable type byte read as a stale record, a quiet
+/// end of the log that even AbsoluteConsistency accepted.
+#[test]
+fn garbage_with_a_recyclable_type_is_a_checksum_mismatch_not_a_stale_record() {
+    let mut bytes = write(&[batch(1, b"a")]);
+    // checksum (garbage), length 4, type 6 (recyclable First), log number 77
+    bytes.extend_from_slice(&[0x12, 0x34, 0x56, 0x78, 4, 0, 6, 77, 0, 0, 0]);
+    bytes.extend_from_slice(&[0xab; 4]);
+    let options = ReaderOptions {
+        log_number: Some(9),
+        ..common::reader_options(BLOCK)
+    };
+    let found: Vec<Event> = Reader::new(&bytes[..], options)
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(
+        matches!(&found[1], Event::Problem(p) if p.kind == ProblemKind::ChecksumMismatch),
+        "{found:?}"
+    );
+    let replayed = replay(
+        Reader::new(&bytes[..], options),
+        RecoveryMode::AbsoluteConsistency,
+        Path::new("000009.log"),
+    );
+    assert!(replayed.is_err());
+}
