@@ -224,12 +224,15 @@ impl Db {
 
     /// The value of `key` in the latest state.
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        self.inner.get(key, self.inner.visible())
+        let (sequence, sources) = self.inner.latest();
+        self.inner.get(sources, key, sequence)
     }
 
     /// The value of `key` as of `snapshot`.
     pub fn get_at(&self, key: &[u8], snapshot: &Snapshot) -> Result<Option<Vec<u8>>> {
-        self.inner.get(key, snapshot.sequence())
+        // The registered snapshot keeps compaction from dropping what it sees.
+        self.inner
+            .get(self.inner.sources(), key, snapshot.sequence())
     }
 
     /// A snapshot of the current state. Reads through it keep seeing this
@@ -250,7 +253,8 @@ impl Db {
     /// The iterator holds the memtables and tables it reads, so later
     /// writes, flushes and compactions do not change what it returns.
     pub fn range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> DbIterator {
-        self.range_at_sequence(range, self.inner.visible())
+        let (sequence, sources) = self.inner.latest();
+        self.range_at_sequence(range, sequence, sources)
     }
 
     /// The keys in `range` and their values, in key order, as of `snapshot`.
@@ -259,20 +263,21 @@ impl Db {
         range: R,
         snapshot: &Snapshot,
     ) -> DbIterator {
-        self.range_at_sequence(range, snapshot.sequence())
+        self.range_at_sequence(range, snapshot.sequence(), self.inner.sources())
     }
 
     fn range_at_sequence<K: AsRef<[u8]>, R: RangeBounds<K>>(
         &self,
         range: R,
         sequence: u64,
+        sources: Sources,
     ) -> DbIterator {
         let owned = |bound: Bound<&K>| match bound {
             Bound::Included(key) => Bound::Included(key.as_ref().to_vec()),
             Bound::Excluded(key) => Bound::Excluded(key.as_ref().to_vec()),
             Bound::Unbounded => Bound::Unbounded,
         };
-        let (mem, immutable, tables) = self.inner.sources();
+        let (mem, immutable, tables) = sources;
         DbIterator::new(
             mem,
             immutable,
@@ -747,7 +752,11 @@ impl Inner {
         }
         apply_batch(&mem, &payload).map_err(Error::InvalidArgument)?;
         let last = sequence + u64::from(merged.count()) - 1;
-        self.state.lock().last_sequence = last;
+        // Published under the state lock, so that a reader that takes the
+        // sequence and the memtables and tables together (`Inner::latest`)
+        // sees a consistent pair.
+        let mut state = self.state.lock();
+        state.last_sequence = last;
         self.visible_sequence.store(last, Ordering::Release);
         Ok(())
     }
@@ -786,6 +795,17 @@ impl Inner {
     /// Syncs and closes the current log, starts a new one (recorded in the
     /// MANIFEST before any write goes to it) and a new memtable.
     fn switch_memtable(&self, state: &mut State) -> Result<()> {
+        let result = self.try_switch_memtable(state);
+        if let Err(error) = &result {
+            // A failed sync or MANIFEST append leaves files in an unknown
+            // state: refuse further writes until reopen.
+            state.poisoned.get_or_insert_with(|| error.to_string());
+            self.state_changed.notify_all();
+        }
+        result
+    }
+
+    fn try_switch_memtable(&self, state: &mut State) -> Result<()> {
         let fs = self.fs.as_ref();
         let number = state.version.next_file_number;
         let path = self.directory.join(filename::log(number));
@@ -824,8 +844,8 @@ impl Inner {
         Ok(())
     }
 
-    fn get(&self, key: &[u8], sequence: u64) -> Result<Option<Vec<u8>>> {
-        let (mem, immutable, tables) = self.sources();
+    fn get(&self, sources: Sources, key: &[u8], sequence: u64) -> Result<Option<Vec<u8>>> {
+        let (mem, immutable, tables) = sources;
         let found = std::iter::once(&mem)
             .chain(immutable.iter().rev())
             .find_map(|table| table.get(key, sequence));
@@ -854,6 +874,24 @@ impl Inner {
             Arc::clone(&state.mem),
             state.immutable.clone(),
             Arc::clone(&state.tables),
+        )
+    }
+
+    /// The latest sequence and the sources to read it from, taken together:
+    /// a compaction installed after this point only dropped versions that
+    /// the sequence can no longer see (it is at least the compaction's
+    /// smallest readable sequence), and one installed before is not in
+    /// these sources.
+    fn latest(&self) -> (u64, Sources) {
+        let state = self.state.lock();
+        let sequence = self.visible();
+        (
+            sequence,
+            (
+                Arc::clone(&state.mem),
+                state.immutable.clone(),
+                Arc::clone(&state.tables),
+            ),
         )
     }
 

@@ -166,7 +166,10 @@ pub(crate) fn plan(
             _ => None,
         })
         .collect();
-    let on_disk = numbers.clone();
+    // Numeric order: a directory listing sorts names as strings, and
+    // "1000000.log" < "999999.log" as strings.
+    let mut on_disk = numbers.clone();
+    on_disk.sort_unstable();
     numbers.extend(state.logs.iter().copied());
     numbers.sort_unstable();
     numbers.dedup();
@@ -287,7 +290,10 @@ pub(crate) fn plan(
                     }),
                 }
             }
-            expected = batch.next_sequence();
+            // Never backwards: under SkipAnyCorruptedRecords a batch older
+            // than one already applied (a stale marker, a replayed batch)
+            // must not lower the recovered sequence below what was applied.
+            expected = expected.max(batch.next_sequence());
             kept += 1;
         }
         batches.extend(replayed.batches.into_iter().take(kept));
@@ -423,6 +429,64 @@ mod tests {
             }],
             logs: [7].into_iter().collect(),
         }
+    }
+
+    /// Found in review: the directory listing sorts names as strings, and a
+    /// binary search over it missed `1000000.log` after `999999.log`, so a
+    /// log on disk was reported missing (and then deleted by the open).
+    #[test]
+    fn logs_whose_numbers_differ_in_digit_count_are_all_found() {
+        let fs = SimFs::new();
+        let directory = Path::new("/db");
+        write_log(&fs, &directory.join("999999.log"), 11, 12, false);
+        write_log(&fs, &directory.join("1000000.log"), 13, 14, false);
+        let state = VersionState {
+            log_number: 999_999,
+            next_file_number: 1_000_001,
+            flushed_sequence: 10,
+            tables: Vec::new(),
+            logs: [999_999, 1_000_000].into_iter().collect(),
+        };
+        for mode in RecoveryMode::ALL {
+            let plan = plan(&fs, directory, &state, mode, Checksum::Crc32).unwrap();
+            assert_eq!(plan.report.last_sequence, 14, "{mode}");
+            assert!(
+                plan.report.dropped.is_empty(),
+                "{mode}: {:?}",
+                plan.report.dropped
+            );
+        }
+    }
+
+    /// Found in review: under SkipAny a batch older than one already applied
+    /// (here a stale marker at sequence 4 after 400..=402) moved the
+    /// recovered sequence backwards, below what the table would hold.
+    #[test]
+    fn skip_any_never_moves_the_recovered_sequence_backwards() {
+        let fs = SimFs::new();
+        let directory = Path::new("/db");
+        let mut writer = Writer::new(Vec::new(), WriterOptions::default());
+        for sequence in [1, 2, 3, 400, 401, 402, 4] {
+            writer
+                .add_record(&BatchBuilder::new().put(b"k", b"v").finish(sequence))
+                .unwrap();
+        }
+        fs.write_file_durably(&directory.join("000007.log"), &writer.into_inner())
+            .unwrap();
+        let state = VersionState {
+            log_number: 7,
+            next_file_number: 8,
+            ..VersionState::default()
+        };
+        let plan = plan(
+            &fs,
+            directory,
+            &state,
+            RecoveryMode::SkipAnyCorruptedRecords,
+            Checksum::Crc32,
+        )
+        .unwrap();
+        assert_eq!(plan.report.last_sequence, 402);
     }
 
     #[test]

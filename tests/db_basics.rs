@@ -274,3 +274,28 @@ fn compaction_reclaims_overwritten_and_deleted_versions_no_snapshot_needs() {
     assert_eq!(db.get(&[b'k', 3]).unwrap(), Some(vec![9; 1000]));
     assert_eq!(db.get(b"gone").unwrap(), None);
 }
+
+/// Found in review: a failure inside `Db::flush` (a directory sync, the
+/// MANIFEST append or the old log's sync) did not poison the database, so a
+/// later synced write could be acknowledged after a failed fsync.
+#[test]
+fn a_failure_during_flush_poisons_the_database() {
+    for fail_after in 0..6 {
+        let fs = SimFs::new();
+        let db = sim_db(&fs, Options::default()).unwrap();
+        db.put(b"k", b"v").unwrap();
+        fs.fail_after(fail_after);
+        let flushed = db.flush();
+        fs.clear_faults();
+        if flushed.is_ok() {
+            continue; // the failure hit the background flush instead
+        }
+        let mut batch = WriteBatch::new();
+        batch.put(b"after", b"x");
+        let error = db.write(batch, &WriteOptions::SYNC).unwrap_err();
+        assert!(
+            matches!(error, Error::Poisoned { .. }),
+            "fail_after {fail_after}: {error}"
+        );
+    }
+}
