@@ -5,7 +5,7 @@
 //! at the next block when the damage may hide the record boundaries. The
 //! recovery mode ([`crate::replay`]) decides what a problem means.
 
-use std::io::{self, ErrorKind, Read};
+use std::io::{self, Read};
 
 use crate::format::{
     Checksum, LEGACY_HEADER_SIZE, LENGTH_OFFSET, LOG_NUMBER_OFFSET, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE,
@@ -440,20 +440,11 @@ impl<R: Read> Reader<R> {
         if self.source_exhausted {
             return Ok(false);
         }
-        self.block.resize(self.options.block_size, 0);
-        let mut filled = 0;
-        while filled < self.block.len() {
-            match self.source.read(&mut self.block[filled..]) {
-                Ok(0) => break,
-                Ok(read) => filled += read,
-                Err(error) if error.kind() == ErrorKind::Interrupted => {}
-                Err(error) => {
-                    self.block.truncate(filled);
-                    return Err(error);
-                }
-            }
-        }
-        self.block.truncate(filled);
+        // `read_to_end` fills the spare capacity directly, without zeroing
+        // the block first; `take` stops it at one block.
+        let limit = self.options.block_size as u64;
+        (&mut self.source).take(limit).read_to_end(&mut self.block)?;
+        let filled = self.block.len();
         if filled < self.options.block_size {
             self.source_exhausted = true;
         }
