@@ -443,7 +443,9 @@ impl<R: Read> Reader<R> {
         // `read_to_end` fills the spare capacity directly, without zeroing
         // the block first; `take` stops it at one block.
         let limit = self.options.block_size as u64;
-        (&mut self.source).take(limit).read_to_end(&mut self.block)?;
+        (&mut self.source)
+            .take(limit)
+            .read_to_end(&mut self.block)?;
         let filled = self.block.len();
         if filled < self.options.block_size {
             self.source_exhausted = true;
