@@ -545,16 +545,8 @@ fn quarantine(
     sync_dir(fs, directory)?;
     let mut written = Vec::new();
     for region in regions {
-        let bytes = fs
-            .open_read(&region.file)
-            .and_then(|file| file.read_all())
+        let bytes = read_region(fs, &region.file, region.offset, region.length)
             .map_err(|source| Error::io(&region.file, "read", source))?;
-        let start = usize::try_from(region.offset)
-            .unwrap_or(usize::MAX)
-            .min(bytes.len());
-        let end = usize::try_from(region.offset + region.length)
-            .unwrap_or(usize::MAX)
-            .min(bytes.len());
         let source_name = region
             .file
             .file_name()
@@ -567,13 +559,32 @@ fn quarantine(
         let mut file = fs
             .create(&path)
             .map_err(|source| Error::io(&path, "create", source))?;
-        io::Write::write_all(&mut file, &bytes[start..end])
+        io::Write::write_all(&mut file, &bytes)
             .and_then(|()| file.sync())
             .map_err(|source| Error::io(&path, "write", source))?;
         written.push(path);
     }
     sync_dir(fs, &quarantine)?;
     Ok(written)
+}
+
+/// The bytes of `file` at `offset..offset + length` (fewer if the file is
+/// shorter).
+fn read_region(fs: &dyn FileSystem, file: &Path, offset: u64, length: u64) -> io::Result<Vec<u8>> {
+    let source = fs.open_read(file)?;
+    let length = usize::try_from(length)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "region too large"))?;
+    let mut bytes = vec![0; length];
+    let mut filled = 0;
+    while filled < length {
+        let read = source.read_at(offset + filled as u64, &mut bytes[filled..])?;
+        if read == 0 {
+            break;
+        }
+        filled += read;
+    }
+    bytes.truncate(filled);
+    Ok(bytes)
 }
 
 fn write_manifest(
