@@ -162,6 +162,7 @@ impl Table {
             None => None,
         };
         let index = Arc::new(reader.read_block(footer.index, KeyOrder::Internal)?);
+        check_data_handles(&reader, &index)?;
         Ok(Table {
             inner: Arc::new(TableInner {
                 source: Box::new(source),
@@ -386,6 +387,40 @@ impl Reader<'_> {
         let contents = self.read_contents(handle)?;
         Block::new(contents, order, Arc::clone(self.file), handle.offset)
     }
+}
+
+/// The index's data-block handles must move strictly forward, each block
+/// starting at or after the end of the one before: an index that points twice
+/// at one block, or backwards, would make scans repeat or reorder entries.
+fn check_data_handles(reader: &Reader<'_>, index: &Arc<Block>) -> Result<()> {
+    let mut iterator = index.iter();
+    iterator.seek_to_first()?;
+    let mut next_free: u64 = 0;
+    while iterator.valid() {
+        let offset = iterator.entry_file_offset();
+        let handle = BlockHandle::decode(iterator.value()).ok_or_else(|| {
+            reader.corruption(offset, "an index entry's block handle is malformed".into())
+        })?;
+        if handle.offset < next_free {
+            return Err(reader.corruption(
+                offset,
+                format!(
+                    "an index entry points at offset {}, before the end ({next_free}) of the \
+                     previous data block",
+                    handle.offset
+                ),
+            ));
+        }
+        next_free = handle
+            .offset
+            .checked_add(handle.size)
+            .and_then(|end| end.checked_add(BLOCK_TRAILER_SIZE as u64))
+            .ok_or_else(|| {
+                reader.corruption(offset, format!("a block size of {} overflows", handle.size))
+            })?;
+        iterator.next()?;
+    }
+    Ok(())
 }
 
 /// Whether `a < b` in internal-key order.

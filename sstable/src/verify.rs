@@ -23,7 +23,19 @@ pub(crate) fn verify(table: &Table) -> Result<VerifyReport> {
                 ),
             ));
         }
-        expected_offset = handle.offset + handle.size + BLOCK_TRAILER_SIZE as u64;
+        expected_offset = handle
+            .offset
+            .checked_add(handle.size)
+            .and_then(|end| end.checked_add(BLOCK_TRAILER_SIZE as u64))
+            .ok_or_else(|| {
+                inner.corruption(
+                    handle.offset,
+                    format!(
+                        "the {what} block's size {} overflows the file offsets",
+                        handle.size
+                    ),
+                )
+            })?;
         Ok(())
     };
 

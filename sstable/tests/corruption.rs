@@ -192,3 +192,80 @@ fn a_missing_file_is_an_io_error_naming_it() {
         "{error}"
     );
 }
+
+/// Builds a table by hand, block by block, with correct checksums, so that
+/// an index can say things the builder never writes.
+mod crafted {
+    use strata_sstable::key::encode_internal_key;
+    use strata_sstable::{BlockBuilder, BlockHandle, Footer, mask_checksum};
+
+    fn push_block(file: &mut Vec<u8>, contents: &[u8]) -> BlockHandle {
+        let handle = BlockHandle {
+            offset: file.len() as u64,
+            size: contents.len() as u64,
+        };
+        file.extend_from_slice(contents);
+        let mut hasher = crc32fast::Hasher::new();
+        hasher.update(contents);
+        hasher.update(&[0]);
+        file.push(0);
+        file.extend_from_slice(&mask_checksum(hasher.finalize()).to_le_bytes());
+        handle
+    }
+
+    /// A table whose index holds `handles` (a data block is written first;
+    /// `None` stands for a handle to it).
+    pub fn table_with_index(handles: &[Option<BlockHandle>]) -> Vec<u8> {
+        let mut file = Vec::new();
+        let mut data = BlockBuilder::new(16);
+        data.add(&encode_internal_key(b"a", 1, 1), b"va");
+        data.add(&encode_internal_key(b"b", 1, 1), b"vb");
+        let data_handle = push_block(&mut file, &data.finish());
+        let mut index = BlockBuilder::new(1);
+        for (position, handle) in handles.iter().enumerate() {
+            let mut value = Vec::new();
+            handle.unwrap_or(data_handle).encode_to(&mut value);
+            let separator = [b'b' + position as u8];
+            index.add(&encode_internal_key(&separator, 1, 1), &value);
+        }
+        let meta = push_block(&mut file, &BlockBuilder::new(1).finish());
+        let index = push_block(&mut file, &index.finish());
+        file.extend_from_slice(
+            &Footer {
+                meta_index: meta,
+                index,
+            }
+            .encode(),
+        );
+        file
+    }
+}
+
+/// Found in review: an index pointing twice at one data block made scans
+/// return `a, b, a, b` with no error.
+#[test]
+fn an_index_that_points_twice_at_one_block_is_corruption_at_open() {
+    let bytes = crafted::table_with_index(&[None, None]);
+    let error = strata_sstable::Table::open(bytes, "crafted.sst").unwrap_err();
+    assert!(
+        matches!(error, strata_sstable::Error::Corruption { .. }),
+        "{error}"
+    );
+    assert!(error.to_string().contains("crafted.sst"), "{error}");
+}
+
+/// Found in review: a data-block size near `u64::MAX` overflowed an
+/// addition in `verify` (a panic with overflow checks on).
+#[test]
+fn a_block_size_that_overflows_the_offsets_is_corruption_not_a_panic() {
+    let huge = strata_sstable::BlockHandle {
+        offset: 0,
+        size: u64::MAX - 2,
+    };
+    let bytes = crafted::table_with_index(&[Some(huge)]);
+    let error = strata_sstable::Table::open(bytes, "crafted.sst").unwrap_err();
+    assert!(
+        matches!(error, strata_sstable::Error::Corruption { .. }),
+        "{error}"
+    );
+}
