@@ -1,6 +1,6 @@
 //! Write batches: several updates applied atomically.
 
-use strata_wal::batch::BatchBuilder;
+use strata_wal::batch::{BatchBuilder, DecodedBatch, Operation};
 
 /// Updates applied atomically by [`crate::Db::write`], encoded as RocksDB
 /// encodes a write batch (the WAL payload, DESIGN.md §4).
@@ -15,6 +15,28 @@ use strata_wal::batch::BatchBuilder;
 #[derive(Clone, Debug, Default)]
 pub struct WriteBatch {
     pub(crate) builder: BatchBuilder,
+}
+
+/// Why Strata cannot apply an (intact) encoded batch, if it cannot: a column
+/// family other than the default, or an operation other than Put, Delete,
+/// SingleDelete and LogData (RocksDB writes these; Strata does not).
+pub(crate) fn unsupported(payload: &[u8]) -> Option<String> {
+    let batch = match DecodedBatch::decode(payload) {
+        Ok(batch) => batch,
+        Err(error) => return Some(error.to_string()),
+    };
+    batch.entries.iter().find_map(|entry| {
+        if entry.column_family != 0 {
+            return Some(format!("column family {}", entry.column_family));
+        }
+        match entry.operation {
+            Operation::Put { .. }
+            | Operation::Delete { .. }
+            | Operation::SingleDelete { .. }
+            | Operation::LogData { .. } => None,
+            other => Some(format!("the operation {other:?}")),
+        }
+    })
 }
 
 impl WriteBatch {

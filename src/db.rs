@@ -453,11 +453,8 @@ fn apply_plan(
     // obsolete (as RocksDB does unless avoid_flush_during_recovery is set).
     let mem = MemTable::new(0);
     for batch in &batches {
-        apply_batch(&mem, &batch.payload).map_err(|reason| Error::Corruption {
-            path: directory.join(filename::log(0)),
-            offset: batch.offset,
-            reason,
-        })?;
+        // `recovery::plan` already refused batches Strata cannot apply.
+        apply_batch(&mem, &batch.payload).map_err(Error::InvalidArgument)?;
     }
     let mut new_tables = Vec::new();
     if !mem.is_empty() {
@@ -880,12 +877,7 @@ impl Inner {
     }
 
     fn sources(&self) -> Sources {
-        let state = self.state.lock();
-        (
-            Arc::clone(&state.mem),
-            state.immutable.clone(),
-            Arc::clone(&state.tables),
-        )
+        Self::sources_of(&self.state.lock())
     }
 
     /// The latest sequence and the sources to read it from, taken together:
@@ -895,14 +887,14 @@ impl Inner {
     /// these sources.
     fn latest(&self) -> (u64, Sources) {
         let state = self.state.lock();
-        let sequence = self.visible();
+        (self.visible(), Self::sources_of(&state))
+    }
+
+    fn sources_of(state: &State) -> Sources {
         (
-            sequence,
-            (
-                Arc::clone(&state.mem),
-                state.immutable.clone(),
-                Arc::clone(&state.tables),
-            ),
+            Arc::clone(&state.mem),
+            state.immutable.clone(),
+            Arc::clone(&state.tables),
         )
     }
 

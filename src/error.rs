@@ -38,6 +38,17 @@ pub enum Error {
         /// What is inconsistent, naming the files.
         reason: String,
     },
+    /// A log holds an intact write batch with something Strata does not
+    /// support (a column family, a merge, a range deletion); nothing on disk
+    /// was changed.
+    Unsupported {
+        /// The log.
+        path: PathBuf,
+        /// Offset of the record holding the batch.
+        offset: u64,
+        /// What is not supported.
+        reason: String,
+    },
     /// A table file is damaged or could not be read or written.
     Table(strata_sstable::Error),
     /// An earlier write or sync failed; the database refuses writes until it
@@ -97,6 +108,16 @@ impl fmt::Display for Error {
                 f,
                 "recovery refused: {reason}. Nothing was changed on disk; \
                  `Db::inspect_recovery` shows what each recovery mode would do."
+            ),
+            Error::Unsupported {
+                path,
+                offset,
+                reason,
+            } => write!(
+                f,
+                "cannot recover {}: the write batch at offset {offset} holds {reason}, which \
+                 Strata does not support. Nothing was changed on disk.",
+                path.display()
             ),
             Error::Table(error) => write!(f, "table error: {error}"),
             Error::Poisoned { cause } => write!(

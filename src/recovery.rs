@@ -249,6 +249,17 @@ pub(crate) fn plan(
                 truncation: region.is_truncation(),
             });
         }
+        // Decided here, in the read-only pass, so that an open that cannot
+        // apply a batch fails before anything on disk changes.
+        if let Some((offset, reason)) = replayed.batches.iter().find_map(|batch| {
+            crate::batch::unsupported(&batch.payload).map(|reason| (batch.offset, reason))
+        }) {
+            return Err(Error::Unsupported {
+                path,
+                offset,
+                reason,
+            });
+        }
         let mut kept = 0;
         for batch in &replayed.batches {
             if batch.sequence != expected {
@@ -487,6 +498,43 @@ mod tests {
         )
         .unwrap();
         assert_eq!(plan.report.last_sequence, 402);
+    }
+
+    /// Found in the final review: a log with an intact batch holding an
+    /// operation Strata does not apply (here a RocksDB Merge) failed only
+    /// while the plan was applied — after quarantine files were written, and
+    /// naming a log that does not exist. Now the read-only pass refuses it.
+    #[test]
+    fn an_unsupported_operation_fails_the_read_only_pass_with_file_and_offset() {
+        let fs = SimFs::new();
+        let directory = Path::new("/db");
+        let mut merge = BatchBuilder::new().put(b"k", b"v").finish(11);
+        merge[8] = 2; // count: the put and the merge
+        merge.extend_from_slice(&[0x2, 1, b'k', 1, b'+']);
+        let mut writer = Writer::new(Vec::new(), WriterOptions::default());
+        writer
+            .add_record(&BatchBuilder::new().put(b"a", b"1").finish(10))
+            .unwrap();
+        let offset = writer.file_offset();
+        writer.add_record(&merge).unwrap();
+        fs.write_file_durably(&directory.join("000007.log"), &writer.into_inner())
+            .unwrap();
+        let state = VersionState {
+            log_number: 7,
+            next_file_number: 8,
+            flushed_sequence: 9,
+            ..VersionState::default()
+        };
+        for mode in RecoveryMode::ALL {
+            let error = plan(&fs, directory, &state, mode, Checksum::Crc32).unwrap_err();
+            let text = error.to_string();
+            assert!(matches!(error, Error::Unsupported { .. }), "{mode}: {text}");
+            assert!(
+                text.contains("000007.log") && text.contains(&format!("offset {offset}")),
+                "{text}"
+            );
+            assert!(text.contains("Merge"), "{text}");
+        }
     }
 
     #[test]
