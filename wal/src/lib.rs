@@ -9,6 +9,8 @@
 //!   [`Event::Record`] and [`Event::Problem`]; it never decides policy.
 //! - [`replay`] applies a [`RecoveryMode`] to one log and returns the write
 //!   batches to apply and a [`LogReport`], or the [`Error`] the mode demands.
+//! - [`policy`] is DESIGN.md §5 as code: what each mode does with each
+//!   problem, inside a log and across logs.
 //! - [`batch`] encodes and decodes RocksDB's write batch, the payload of
 //!   every record.
 //!
@@ -35,6 +37,7 @@ pub mod batch;
 mod error;
 mod format;
 mod mode;
+pub mod policy;
 mod problem;
 mod reader;
 mod replay;

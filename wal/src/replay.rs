@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::batch;
 use crate::error::Error;
 use crate::mode::RecoveryMode;
+use crate::policy::{self, Decision};
 use crate::problem::{Problem, ProblemKind};
 use crate::reader::{Event, Reader, Record};
 
@@ -142,39 +143,6 @@ pub struct LogReplay {
     pub report: LogReport,
 }
 
-/// What a mode does with one problem.
-enum Decision {
-    /// Record the region as dropped and keep reading.
-    DropAndContinue,
-    /// Drop everything from the problem to the end of the log.
-    Stop,
-    /// Fail the replay.
-    Fail,
-}
-
-fn decide(mode: RecoveryMode, kind: &ProblemKind) -> Decision {
-    match (mode, kind) {
-        (RecoveryMode::SkipAnyCorruptedRecords, _) => Decision::DropAndContinue,
-        (RecoveryMode::PointInTimeRecovery, _) => Decision::Stop,
-        // A stale record of a recycled log is its end, except that
-        // AbsoluteConsistency refuses one that interrupts a chain
-        // (RocksDB log_reader.cc, kOldRecord).
-        (
-            RecoveryMode::AbsoluteConsistency,
-            ProblemKind::StaleRecord {
-                inside_chain: false,
-            },
-        )
-        | (RecoveryMode::TolerateCorruptedTailRecords, ProblemKind::StaleRecord { .. }) => {
-            Decision::Stop
-        }
-        (RecoveryMode::TolerateCorruptedTailRecords, kind) if kind.is_truncation() => {
-            Decision::DropAndContinue
-        }
-        _ => Decision::Fail,
-    }
-}
-
 /// Replays one log under `mode`, reading every byte before deciding, and
 /// returns the batches to apply with a report, or the error the mode demands
 /// (naming `file`, the offset and the kind of the problem).
@@ -228,14 +196,14 @@ pub fn replay<R: Read>(
             },
             Event::Problem(problem) => problem,
         };
-        match decide(mode, &problem.kind) {
+        match policy::on_problem(mode, &problem.kind) {
             Decision::DropAndContinue => dropped.push(DroppedRegion {
                 offset: problem.offset,
                 length: problem.length,
                 kind: problem.kind,
             }),
             Decision::Stop => stopped_at = Some((problem.offset, problem.kind)),
-            Decision::Fail => {
+            Decision::Refuse => {
                 return Err(Error::Corruption {
                     file: file.to_path_buf(),
                     offset: problem.offset,
