@@ -26,32 +26,35 @@
 //! log framing, reader, modes and per-log report) and [`sstable`]
 //! (`strata-sstable`, the table format).
 
-mod batch;
+mod compaction;
 mod db;
+mod directory;
+mod engine;
 mod error;
-mod filename;
+mod flush;
 pub mod fs;
-mod iterator;
 mod key;
-mod manifest;
 mod memtable;
 mod options;
+mod read;
 mod recovery;
-mod snapshot;
+mod state;
 mod table;
+mod version;
+mod write;
 
-pub use batch::WriteBatch;
 pub use db::Db;
-pub use error::{Error, Result};
-pub use iterator::DbIterator;
+pub use error::{Error, ErrorKind, RefusalReason, Result};
 pub use options::{Options, WriteOptions};
+pub use read::iterator::DbIterator;
+pub use read::snapshot::Snapshot;
 pub use recovery::{
     DropReason, DroppedRegion, LogSetOptions, LogSetRecovery, RecoveryReport, recover_log_set,
 };
-pub use snapshot::Snapshot;
 pub use strata_sstable as sstable;
 pub use strata_wal as wal;
 pub use strata_wal::RecoveryMode;
+pub use write::batch::{MAX_FIELD_BYTES, WriteBatch};
 
 /// Entry points for the fuzz targets: decoders of on-disk bytes that are
 /// not public API. Not part of the stable interface.
@@ -60,13 +63,13 @@ pub mod fuzzing {
     /// Decodes a MANIFEST's bytes into the state they describe; every outcome
     /// must be a value or an error, never a panic.
     pub fn read_manifest(bytes: &[u8]) -> bool {
-        crate::manifest::read(std::path::Path::new("MANIFEST-fuzz"), bytes).is_ok()
+        crate::version::manifest::read(std::path::Path::new("MANIFEST-fuzz"), bytes).is_ok()
     }
 
     /// Decodes one version edit and checks that re-encoding round-trips.
     pub fn version_edit_round_trip(bytes: &[u8]) {
-        if let Ok(edit) = crate::manifest::VersionEdit::decode(bytes) {
-            let again = crate::manifest::VersionEdit::decode(&edit.encode());
+        if let Ok(edit) = crate::version::VersionEdit::decode(bytes) {
+            let again = crate::version::VersionEdit::decode(&edit.encode());
             assert_eq!(again.ok(), Some(edit));
         }
     }

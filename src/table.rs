@@ -1,5 +1,5 @@
-//! The engine's side of `strata-sstable`: writing a memtable as a table
-//! through the file-system seam, and reading tables through it.
+//! The engine's side of `strata-sstable`: writing a memtable (or a merge)
+//! as a table through the file-system seam, and reading tables through it.
 
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
@@ -9,11 +9,11 @@ use strata_sstable::key::ValueKind;
 use strata_sstable::{BlockCache, ReadAt, Table, TableBuilder, TableIterator, TableOptions};
 
 use crate::error::{Error, Result};
-use crate::filename;
 use crate::fs::{FileSystem, ReadableFile, WritableFile};
-use crate::manifest::TableMeta;
 use crate::memtable::{Lookup, MemTable};
 use crate::options::Options;
+use crate::version::TableMeta;
+use crate::version::filename;
 
 /// Serves a table's bytes through the file-system seam.
 struct FileSource(Arc<dyn ReadableFile>);
@@ -24,23 +24,7 @@ impl ReadAt for FileSource {
     }
 
     fn read_exact_at(&self, offset: u64, buffer: &mut [u8]) -> io::Result<()> {
-        let mut filled = 0;
-        while filled < buffer.len() {
-            let read = self
-                .0
-                .read_at(offset + filled as u64, &mut buffer[filled..])?;
-            if read == 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    format!(
-                        "a read of {} bytes at offset {offset} ends past the file",
-                        buffer.len()
-                    ),
-                ));
-            }
-            filled += read;
-        }
-        Ok(())
+        self.0.read_exact_at(offset, buffer)
     }
 }
 
@@ -130,7 +114,7 @@ impl TableEntries {
     }
 }
 
-type Builder = TableBuilder<BufWriter<Box<dyn WritableFile>>>;
+pub(crate) type Builder = TableBuilder<BufWriter<Box<dyn WritableFile>>>;
 
 /// Writes a memtable as table `number`, durably (file synced, directory
 /// synced), and describes it for the MANIFEST.
@@ -154,88 +138,7 @@ pub(crate) fn build(
     )
 }
 
-/// Merges all tables into one new table `number`, dropping what no reader
-/// can see: a version is dropped when a newer version of its key is visible
-/// at `smallest_snapshot` (the oldest sequence any reader may use), and a
-/// deletion visible there is dropped with everything beneath it — these are
-/// all the tables, so nothing older can reappear (LevelDB's rules for a
-/// compaction into the base level). `None` if nothing is left.
-pub(crate) fn merge(
-    fs: &dyn FileSystem,
-    directory: &Path,
-    number: u64,
-    inputs: &[Arc<TableHandle>],
-    largest_sequence: u64,
-    smallest_snapshot: u64,
-    options: &Options,
-) -> Result<Option<TableMeta>> {
-    let meta = write_table(
-        fs,
-        directory,
-        number,
-        options,
-        largest_sequence,
-        |builder| {
-            let mut cursors: Vec<TableEntries> = inputs
-                .iter()
-                .map(|table| table.entries_from(None))
-                .collect();
-            let mut heads: Vec<Option<(Vec<u8>, Vec<u8>)>> = Vec::with_capacity(cursors.len());
-            for cursor in &mut cursors {
-                heads.push(cursor.next().transpose()?);
-            }
-            let mut previous: Option<Vec<u8>> = None;
-            let mut current_user_key: Option<Vec<u8>> = None;
-            let mut newer_sequence = u64::MAX;
-            loop {
-                // Few inputs: a linear scan for the smallest head is enough.
-                let smallest = heads
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(index, head)| head.as_ref().map(|(key, _)| (index, key)))
-                    .min_by(|(_, a), (_, b)| crate::key::compare(a, b))
-                    .map(|(index, _)| index);
-                let Some(index) = smallest else {
-                    return Ok(());
-                };
-                let (key, value) = heads[index].take().expect("chosen head exists");
-                heads[index] = cursors[index].next().transpose()?;
-                // The same internal key twice (a batch replayed again by
-                // SkipAnyCorruptedRecords) is written once.
-                if previous.as_deref() == Some(&key[..]) {
-                    continue;
-                }
-                let (user_key, sequence, kind) =
-                    crate::key::decode(&key).ok_or_else(|| Error::Corruption {
-                        path: directory.join(filename::table(number)),
-                        offset: 0,
-                        reason: "a merged entry has no internal-key trailer".to_owned(),
-                    })?;
-                if current_user_key.as_deref() != Some(user_key) {
-                    current_user_key = Some(user_key.to_vec());
-                    newer_sequence = u64::MAX;
-                }
-                let shadowed = newer_sequence <= smallest_snapshot;
-                let dead_deletion =
-                    kind != crate::key::Kind::Value as u8 && sequence <= smallest_snapshot;
-                newer_sequence = sequence;
-                if !shadowed && !dead_deletion {
-                    builder.add(&key, &value)?;
-                }
-                previous = Some(key);
-            }
-        },
-    )?;
-    if meta.smallest.is_empty() && meta.largest.is_empty() {
-        let path = directory.join(filename::table(number));
-        fs.remove(&path)
-            .map_err(|source| Error::io(&path, "remove", source))?;
-        return Ok(None);
-    }
-    Ok(Some(meta))
-}
-
-fn write_table(
+pub(crate) fn write_table(
     fs: &dyn FileSystem,
     directory: &Path,
     number: u64,

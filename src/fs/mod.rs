@@ -33,21 +33,50 @@ pub trait ReadableFile: Send + Sync {
         Ok(self.len()? == 0)
     }
 
-    /// Reads the whole file.
-    fn read_all(&self) -> io::Result<Vec<u8>> {
-        let length = usize::try_from(self.len()?)
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "file too large"))?;
-        let mut bytes = vec![0; length];
+    /// Fills `buffer` from `offset`; a file that ends first is an
+    /// `UnexpectedEof` error naming the read.
+    fn read_exact_at(&self, offset: u64, buffer: &mut [u8]) -> io::Result<()> {
+        let filled = self.read_up_to(offset, buffer)?;
+        if filled < buffer.len() {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!(
+                    "a read of {} bytes at offset {offset} ends past the file",
+                    buffer.len()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Reads into `buffer` from `offset` until it is full or the file ends;
+    /// returns how many bytes were read. The one loop over
+    /// [`ReadableFile::read_at`] that every other read goes through.
+    fn read_up_to(&self, offset: u64, buffer: &mut [u8]) -> io::Result<usize> {
         let mut filled = 0;
-        while filled < length {
-            let read = self.read_at(filled as u64, &mut bytes[filled..])?;
+        while filled < buffer.len() {
+            let read = self.read_at(offset + filled as u64, &mut buffer[filled..])?;
             if read == 0 {
-                bytes.truncate(filled);
                 break;
             }
             filled += read;
         }
+        Ok(filled)
+    }
+
+    /// The bytes at `offset..offset + length` (fewer if the file is shorter).
+    fn read_range(&self, offset: u64, length: u64) -> io::Result<Vec<u8>> {
+        let length = usize::try_from(length)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "region too large"))?;
+        let mut bytes = vec![0; length];
+        let filled = self.read_up_to(offset, &mut bytes)?;
+        bytes.truncate(filled);
         Ok(bytes)
+    }
+
+    /// Reads the whole file.
+    fn read_all(&self) -> io::Result<Vec<u8>> {
+        self.read_range(0, self.len()?)
     }
 }
 

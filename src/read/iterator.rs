@@ -7,10 +7,11 @@ use std::collections::{BinaryHeap, VecDeque};
 use std::ops::Bound;
 use std::sync::Arc;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::key::{self, Kind, MAX_SEQUENCE, SEEK_KIND};
 use crate::memtable::MemTable;
-use crate::table::{TableEntries, TableHandle};
+use crate::state::Sources;
+use crate::table::TableEntries;
 
 /// Entries fetched from a memtable at a time.
 const MEMTABLE_CHUNK: usize = 128;
@@ -94,6 +95,8 @@ pub struct DbIterator {
     end: Bound<Vec<u8>>,
     last_user_key: Option<Vec<u8>>,
     finished: bool,
+    /// An error to yield before anything else (a misused snapshot).
+    refused: Option<Error>,
 }
 
 impl std::fmt::Debug for DbIterator {
@@ -106,9 +109,7 @@ impl std::fmt::Debug for DbIterator {
 
 impl DbIterator {
     pub(crate) fn new(
-        mem: Arc<MemTable>,
-        immutable: Vec<Arc<MemTable>>,
-        tables: Arc<Vec<Arc<TableHandle>>>,
+        sources: Sources,
         sequence: u64,
         start: Bound<Vec<u8>>,
         end: Bound<Vec<u8>>,
@@ -119,6 +120,11 @@ impl DbIterator {
             }
             Bound::Unbounded => None,
         };
+        let Sources {
+            mem,
+            immutable,
+            tables,
+        } = sources;
         let mut sources: Vec<Source> = std::iter::once(mem)
             .chain(immutable.into_iter().rev())
             .map(|table| Source::Mem {
@@ -144,6 +150,23 @@ impl DbIterator {
             end,
             last_user_key: None,
             finished: false,
+            refused: None,
+        }
+    }
+
+    /// An iterator that yields `error` and ends.
+    pub(crate) fn failed(error: Error) -> Self {
+        DbIterator {
+            sources: Vec::new(),
+            heap: BinaryHeap::new(),
+            started: true,
+            sequence: 0,
+            seek_key: None,
+            start: Bound::Unbounded,
+            end: Bound::Unbounded,
+            last_user_key: None,
+            finished: false,
+            refused: Some(error),
         }
     }
 
@@ -201,6 +224,10 @@ impl Iterator for DbIterator {
     fn next(&mut self) -> Option<Self::Item> {
         if self.finished {
             return None;
+        }
+        if let Some(error) = self.refused.take() {
+            self.finished = true;
+            return Some(Err(error));
         }
         let result = self.advance();
         if !matches!(result, Ok(Some(_))) {

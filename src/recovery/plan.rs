@@ -1,144 +1,61 @@
-//! Recovery across logs (DESIGN.md §5): a read-only pass over every live log
-//! decides what to apply and what to drop, or fails before anything on disk
-//! changes. The engine then applies the plan (see `db.rs`).
+//! The read-only pass of recovery (DESIGN.md §5): read the MANIFEST's state
+//! and every live log, and decide under the mode what to apply and what to
+//! drop, or refuse before anything on disk changes. Every decision is
+//! `strata_wal::policy`'s; this file only walks the logs.
 
-use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use strata_wal::{
-    Checksum, LogEnd, LogReport, ProblemKind, ReaderOptions, RecoveryMode, ReplayedBatch,
-};
+use strata_wal::policy::{self, Decision};
+use strata_wal::{Checksum, LogEnd, ReaderOptions, RecoveryMode, ReplayedBatch};
 
-use crate::error::{Error, Result};
-use crate::filename::{self, FileKind};
+use super::report::{DropReason, DroppedRegion, RecoveryReport};
+use crate::error::{Error, RefusalReason, Result};
 use crate::fs::FileSystem;
-use crate::manifest::VersionState;
+use crate::options::Options;
+use crate::version::VersionState;
+use crate::version::filename::{self, FileKind};
+use crate::version::manifest;
 
-/// A region of a log that recovery did not apply. Its bytes are copied into
-/// `quarantine/` before the log is deleted.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DroppedRegion {
-    /// The log.
-    pub file: PathBuf,
-    /// Offset of the first dropped byte.
-    pub offset: u64,
-    /// Number of bytes dropped (0 for a missing log or a gap that dropped
-    /// nothing).
-    pub length: u64,
-    /// Why.
-    pub reason: DropReason,
-    /// Whether this is a truncation (the log ended early) rather than a
-    /// corruption or a gap.
-    pub truncation: bool,
-}
-
-/// Why recovery dropped a region or a whole log.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum DropReason {
-    /// A problem the log reader found there.
-    Problem(ProblemKind),
-    /// A batch does not continue the sequence: a gap (or an overlap).
-    SequenceGap {
-        /// The sequence the batch should have carried.
-        expected: u64,
-        /// The sequence it carries.
-        found: u64,
-    },
-    /// PointInTimeRecovery had stopped in an earlier log, and this log does
-    /// not start at the next expected sequence.
-    DoesNotContinue {
-        /// The sequence it should have started at.
-        expected: u64,
-    },
-    /// The MANIFEST records this log, but the directory lacks it.
-    MissingLog,
-}
-
-impl fmt::Display for DropReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DropReason::Problem(kind) => kind.fmt(f),
-            DropReason::SequenceGap { expected, found } => {
-                write!(f, "sequence gap: expected {expected}, found {found}")
-            }
-            DropReason::DoesNotContinue { expected } => write!(
-                f,
-                "replay stopped in an earlier log and this log does not continue at sequence {expected}"
-            ),
-            DropReason::MissingLog => {
-                f.write_str("the MANIFEST records this log but it is missing")
-            }
+/// The recovery plan for a directory: its MANIFEST's state and the
+/// read-only pass over its logs, with a torn MANIFEST tail (if any) listed
+/// first among the dropped regions so that it is quarantined too. A
+/// directory without a database is a fresh state if `create_if_missing`.
+pub(crate) fn plan_directory(
+    fs: &dyn FileSystem,
+    directory: &Path,
+    options: &Options,
+) -> Result<(VersionState, Plan)> {
+    let (state, torn_manifest) = match manifest::read_current(fs, directory)? {
+        None if !options.create_if_missing => {
+            return Err(Error::NotFound {
+                path: directory.to_path_buf(),
+            });
         }
+        None => {
+            let fresh = VersionState {
+                next_file_number: 1,
+                ..VersionState::default()
+            };
+            (fresh, None)
+        }
+        Some(_) if options.error_if_exists => {
+            return Err(Error::AlreadyExists {
+                path: directory.to_path_buf(),
+            });
+        }
+        Some(found) => found,
+    };
+    let mut plan = plan(
+        fs,
+        directory,
+        &state,
+        options.recovery_mode,
+        Checksum::Crc32,
+    )?;
+    if let Some(region) = torn_manifest {
+        plan.report.dropped.insert(0, region);
     }
-}
-
-/// What recovery did (or, for a dry run, would do).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RecoveryReport {
-    /// The mode applied.
-    pub mode: RecoveryMode,
-    /// Whether this report comes from a dry run that changed nothing.
-    pub dry_run: bool,
-    /// Every live log read, in order, with what its replay found.
-    pub logs: Vec<LogReport>,
-    /// Number of write batches applied.
-    pub batches_applied: u64,
-    /// Number of updates (puts and deletes) applied.
-    pub updates_applied: u64,
-    /// The sequence range recovered from the logs (first, last), if any.
-    pub sequence_range: Option<(u64, u64)>,
-    /// The last sequence number of the recovered state.
-    pub last_sequence: u64,
-    /// Regions (and whole logs) not applied.
-    pub dropped: Vec<DroppedRegion>,
-    /// Files written into `quarantine/` with the dropped bytes.
-    pub quarantined: Vec<PathBuf>,
-}
-
-impl RecoveryReport {
-    /// Whether recovery dropped anything.
-    #[must_use]
-    pub fn dropped_anything(&self) -> bool {
-        !self.dropped.is_empty()
-    }
-}
-
-impl fmt::Display for RecoveryReport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "recovery under {}{}: logs read: {}, {} batches ({} updates) applied, last sequence {}",
-            self.mode,
-            if self.dry_run { " (dry run)" } else { "" },
-            self.logs.len(),
-            self.batches_applied,
-            self.updates_applied,
-            self.last_sequence
-        )?;
-        if let Some((first, last)) = self.sequence_range {
-            writeln!(f, "  sequences {first}..={last} came from the logs")?;
-        }
-        for region in &self.dropped {
-            writeln!(
-                f,
-                "  dropped {} bytes of {} at offset {}: {} ({})",
-                region.length,
-                region.file.display(),
-                region.offset,
-                region.reason,
-                if region.truncation {
-                    "truncation"
-                } else {
-                    "corruption or gap"
-                }
-            )?;
-        }
-        for file in &self.quarantined {
-            writeln!(f, "  kept in {}", file.display())?;
-        }
-        Ok(())
-    }
+    Ok((state, plan))
 }
 
 /// The outcome of the read-only pass.
@@ -146,6 +63,16 @@ impl fmt::Display for RecoveryReport {
 pub(crate) struct Plan {
     pub(crate) batches: Vec<ReplayedBatch>,
     pub(crate) report: RecoveryReport,
+}
+
+/// A refusal naming the region the mode would not drop.
+fn refusal(mode: RecoveryMode, region: DroppedRegion) -> Error {
+    Error::Refused {
+        mode,
+        file: region.file,
+        offset: region.offset,
+        reason: RefusalReason::Dropped(region.reason),
+    }
 }
 
 /// Reads every live log and decides, under `mode`, what to apply.
@@ -183,22 +110,19 @@ pub(crate) fn plan(
     for number in numbers {
         let path = directory.join(filename::log(number));
         if on_disk.binary_search(&number).is_err() {
-            match mode {
-                RecoveryMode::AbsoluteConsistency | RecoveryMode::TolerateCorruptedTailRecords => {
-                    return Err(Error::Inconsistent {
-                        reason: format!("log {number} is recorded in the MANIFEST but missing"),
-                    });
-                }
-                RecoveryMode::PointInTimeRecovery => stopped = true,
-                RecoveryMode::SkipAnyCorruptedRecords => {}
-            }
-            dropped.push(DroppedRegion {
+            let region = DroppedRegion {
                 file: path,
                 offset: 0,
                 length: 0,
                 reason: DropReason::MissingLog,
                 truncation: false,
-            });
+            };
+            match policy::on_discontinuity(mode) {
+                Decision::Refuse => return Err(refusal(mode, region)),
+                Decision::Stop => stopped = true,
+                Decision::DropAndContinue => {}
+            }
+            dropped.push(region);
             continue;
         }
         let file = fs
@@ -213,7 +137,8 @@ pub(crate) fn plan(
             ..ReaderOptions::default()
         };
         let replayed =
-            strata_wal::replay(strata_wal::Reader::new(&bytes[..], options), mode, &path)?;
+            strata_wal::replay(strata_wal::Reader::new(&bytes[..], options), mode, &path)
+                .map_err(Error::from_replay)?;
         let mut report = replayed.report;
         let length = report.length;
 
@@ -252,7 +177,7 @@ pub(crate) fn plan(
         // Decided here, in the read-only pass, so that an open that cannot
         // apply a batch fails before anything on disk changes.
         if let Some((offset, reason)) = replayed.batches.iter().find_map(|batch| {
-            crate::batch::unsupported(&batch.payload).map(|reason| (batch.offset, reason))
+            crate::write::batch::unsupported(&batch.payload).map(|reason| (batch.offset, reason))
         }) {
             return Err(Error::Unsupported {
                 path,
@@ -267,18 +192,16 @@ pub(crate) fn plan(
                     expected,
                     found: batch.sequence,
                 };
-                match mode {
-                    RecoveryMode::AbsoluteConsistency
-                    | RecoveryMode::TolerateCorruptedTailRecords => {
-                        return Err(Error::Inconsistent {
-                            reason: format!(
-                                "{reason} at offset {} of {}",
-                                batch.offset,
-                                path.display()
-                            ),
+                match policy::on_discontinuity(mode) {
+                    Decision::Refuse => {
+                        return Err(Error::Refused {
+                            mode,
+                            file: path,
+                            offset: batch.offset,
+                            reason: RefusalReason::Dropped(reason),
                         });
                     }
-                    RecoveryMode::PointInTimeRecovery => {
+                    Decision::Stop => {
                         // Stop at the gap: drop the rest of this log.
                         dropped
                             .retain(|region| region.file != path || region.offset < batch.offset);
@@ -292,7 +215,7 @@ pub(crate) fn plan(
                         stopped = true;
                         break;
                     }
-                    RecoveryMode::SkipAnyCorruptedRecords => dropped.push(DroppedRegion {
+                    Decision::DropAndContinue => dropped.push(DroppedRegion {
                         file: path.clone(),
                         offset: batch.offset,
                         length: 0,
@@ -308,7 +231,7 @@ pub(crate) fn plan(
             kept += 1;
         }
         batches.extend(replayed.batches.into_iter().take(kept));
-        if report.end == LogEnd::Stopped && mode == RecoveryMode::PointInTimeRecovery {
+        if report.end == LogEnd::Stopped && policy::stops_replay(mode) {
             stopped = true;
         }
         report.batches = kept as u64;
@@ -322,13 +245,14 @@ pub(crate) fn plan(
             .iter()
             .find(|table| table.largest_sequence > last_sequence)
     {
-        return Err(Error::Inconsistent {
-            reason: format!(
-                "tables are ahead of the log: replay stopped at sequence {last_sequence} \
-                 but table {} holds sequence {}",
-                filename::table(table.number),
-                table.largest_sequence
-            ),
+        return Err(Error::Refused {
+            mode,
+            file: directory.join(filename::table(table.number)),
+            offset: 0,
+            reason: RefusalReason::TablesAhead {
+                recovered_sequence: last_sequence,
+                table_sequence: table.largest_sequence,
+            },
         });
     }
     let updates_applied = batches.iter().map(|batch| u64::from(batch.count)).sum();
@@ -352,61 +276,12 @@ pub(crate) fn plan(
     Ok(Plan { batches, report })
 }
 
-/// How to read a directory of logs that has no Strata MANIFEST, such as the
-/// WAL files of a RocksDB database.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LogSetOptions {
-    /// The checksum algorithm of the logs (CRC-32C for RocksDB's).
-    pub checksum: Checksum,
-    /// The sequence number the oldest log must start at.
-    pub first_sequence: u64,
-}
-
-impl Default for LogSetOptions {
-    fn default() -> Self {
-        LogSetOptions {
-            checksum: Checksum::Crc32,
-            first_sequence: 1,
-        }
-    }
-}
-
-/// What [`recover_log_set`] decided: the report and the batches to apply.
-#[derive(Clone, Debug)]
-pub struct LogSetRecovery {
-    /// The same report a dry run of `Db::open` gives.
-    pub report: RecoveryReport,
-    /// The write batches to apply, in order.
-    pub batches: Vec<ReplayedBatch>,
-}
-
-/// Runs the read-only pass of recovery — the code `Db::open` runs — over
-/// every `NNNNNN.log` in `directory`, under `mode`, without a MANIFEST and
-/// without changing anything. Used to compare Strata's decisions with
-/// RocksDB's on WAL files RocksDB wrote.
-pub fn recover_log_set(
-    fs: &dyn FileSystem,
-    directory: &Path,
-    mode: RecoveryMode,
-    options: LogSetOptions,
-) -> Result<LogSetRecovery> {
-    let state = VersionState {
-        flushed_sequence: options.first_sequence.saturating_sub(1),
-        ..VersionState::default()
-    };
-    let plan = plan(fs, directory, &state, mode, options.checksum)?;
-    Ok(LogSetRecovery {
-        report: plan.report,
-        batches: plan.batches,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::fs::SimFs;
-    use crate::manifest::TableMeta;
+    use crate::version::TableMeta;
     use strata_wal::batch::BatchBuilder;
     use strata_wal::{Writer, WriterOptions};
 
@@ -565,7 +440,7 @@ mod tests {
             RecoveryMode::TolerateCorruptedTailRecords,
         ] {
             let error = plan(&fs, directory, &state, mode, Checksum::Crc32).unwrap_err();
-            assert!(error.to_string().contains("log 8"), "{mode}: {error}");
+            assert!(error.to_string().contains("000008.log"), "{mode}: {error}");
         }
         let skip_any = plan(
             &fs,

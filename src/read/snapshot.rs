@@ -56,6 +56,11 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// Whether this snapshot was taken from the database that owns `list`.
+    pub(crate) fn belongs_to(&self, list: &Arc<SnapshotList>) -> bool {
+        Arc::ptr_eq(&self.list, list)
+    }
+
     /// The last sequence number the snapshot sees.
     #[must_use]
     pub fn sequence(&self) -> u64 {

@@ -1,12 +1,7 @@
-//! The MANIFEST: a log (same framing as the WAL) of version edits, and the
-//! state they add up to. Format in `docs/manifest_format.md`.
+//! Version edits (one MANIFEST record each) and the state they add up to.
+//! Format in `docs/manifest_format.md`.
 
 use std::collections::BTreeSet;
-use std::path::Path;
-
-use strata_wal::{Event, Problem, Reader, ReaderOptions};
-
-use crate::error::{Error, Result};
 
 /// A table and what the engine needs to know about it without opening it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -192,72 +187,6 @@ impl VersionState {
     }
 }
 
-/// What a MANIFEST holds: the state its edits add up to, and the torn tail
-/// after the last intact edit, if any.
-#[derive(Debug)]
-pub(crate) struct ManifestContents {
-    pub(crate) state: VersionState,
-    pub(crate) torn_tail: Option<Problem>,
-}
-
-/// Reads a MANIFEST's bytes into the state they describe.
-///
-/// Damage after the last intact edit — cut short, zeros or garbage — is what
-/// a crash during an append leaves: that edit's sync never returned, so
-/// nothing relied on it (its table is not yet in use, the log it would make
-/// obsolete is still there). It is returned as the torn tail, for the report
-/// and the quarantine. Damage with an intact edit after it is a corruption
-/// naming file and offset: Strata does not guess which files are live. (A
-/// synced last edit damaged later on the medium is indistinguishable from a
-/// torn one; LevelDB and RocksDB share that limit.)
-pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<ManifestContents> {
-    let mut events = Vec::new();
-    for event in Reader::new(bytes, ReaderOptions::default()) {
-        events.push(event.map_err(|source| Error::io(path, "read", source))?);
-    }
-    let last_record = events
-        .iter()
-        .rposition(|event| matches!(event, Event::Record(_)))
-        .ok_or_else(|| Error::Corruption {
-            path: path.to_path_buf(),
-            offset: 0,
-            reason: "MANIFEST holds no intact edit".to_owned(),
-        })?;
-    let mut state = VersionState::default();
-    let mut torn_tail = None;
-    for (index, event) in events.into_iter().enumerate() {
-        match event {
-            Event::Record(record) => {
-                let edit = VersionEdit::decode(&record.payload).map_err(|(at, reason)| {
-                    Error::Corruption {
-                        path: path.to_path_buf(),
-                        offset: record.offset,
-                        reason: format!("bad version edit (byte {at} of the record): {reason}"),
-                    }
-                })?;
-                state.apply(&edit);
-            }
-            Event::Problem(problem) if index > last_record => {
-                torn_tail.get_or_insert(Problem {
-                    length: bytes.len() as u64 - problem.offset,
-                    ..problem
-                });
-            }
-            Event::Problem(problem) => {
-                return Err(Error::Corruption {
-                    path: path.to_path_buf(),
-                    offset: problem.offset,
-                    reason: format!(
-                        "MANIFEST damaged before its last intact edit: {}",
-                        problem.kind
-                    ),
-                });
-            }
-        }
-    }
-    Ok(ManifestContents { state, torn_tail })
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -298,53 +227,6 @@ mod tests {
             }
         }
         assert!(VersionEdit::decode(&[99]).is_err());
-    }
-
-    /// Found by fuzzing (`manifest`): a new-log number of `u64::MAX` made
-    /// `number + 1` overflow while applying the edit.
-    #[test]
-    fn edit_with_a_file_number_at_u64_max_is_corruption_not_a_panic() {
-        let bytes = [6, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
-        let error = VersionEdit::decode(&bytes).unwrap_err();
-        assert_eq!(error.0, 1);
-        assert!(error.1.contains("out of range"), "{}", error.1);
-        let mut writer = strata_wal::Writer::new(Vec::new(), strata_wal::WriterOptions::default());
-        writer.add_record(&bytes).unwrap();
-        let framed = writer.into_inner();
-        let error = read(Path::new("MANIFEST-000009"), &framed).unwrap_err();
-        assert!(error.to_string().contains("MANIFEST-000009"), "{error}");
-        assert!(error.to_string().contains("offset 0"), "{error}");
-    }
-
-    #[test]
-    fn damage_after_the_last_edit_is_a_torn_tail_and_before_it_a_corruption() {
-        let mut writer = strata_wal::Writer::new(Vec::new(), strata_wal::WriterOptions::default());
-        writer.add_record(&sample().encode()).unwrap();
-        writer.add_record(&VersionEdit::default().encode()).unwrap();
-        let intact = writer.into_inner();
-
-        let mut garbled_tail = intact.clone();
-        garbled_tail.extend_from_slice(&[0x5a; 40]);
-        let contents = read(Path::new("MANIFEST-000003"), &garbled_tail).unwrap();
-        assert_eq!(contents.state.log_number, 4);
-        let tail = contents.torn_tail.unwrap();
-        assert_eq!((tail.offset, tail.length), (intact.len() as u64, 40));
-
-        // An edit spanning two blocks, damaged in the first: an intact edit
-        // follows the damage, so this is no torn tail.
-        let mut big = sample();
-        big.new_tables[0].smallest = vec![b'k'; 40_000];
-        let mut writer = strata_wal::Writer::new(Vec::new(), strata_wal::WriterOptions::default());
-        writer.add_record(&big.encode()).unwrap();
-        writer.add_record(&VersionEdit::default().encode()).unwrap();
-        let mut damaged_middle = writer.into_inner();
-        damaged_middle[100] ^= 1;
-        let error = read(Path::new("MANIFEST-000003"), &damaged_middle).unwrap_err();
-        assert!(
-            error.to_string().contains("before its last intact edit"),
-            "{error}"
-        );
-        assert!(error.to_string().contains("offset 0"), "{error}");
     }
 
     #[test]

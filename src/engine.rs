@@ -1,0 +1,69 @@
+//! The engine shared by a [`crate::Db`] handle and its background thread:
+//! the directory, the options, the write queue, the live state and the live
+//! log, each behind its own lock. The steps of the data flow are `impl
+//! Engine` blocks in their own files: `write/` (group commit, log rotation),
+//! `read/get.rs`, `flush.rs`, `compaction.rs`; opening is `recovery/apply.rs`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use parking_lot::{Condvar, Mutex};
+use strata_sstable::BlockCache;
+
+use crate::error::{Error, Result};
+use crate::fs::{FileLock, FileSystem};
+use crate::options::Options;
+use crate::read::snapshot::SnapshotList;
+use crate::recovery::RecoveryReport;
+use crate::state::State;
+use crate::version::VersionEdit;
+use crate::version::filename;
+use crate::write::group_commit::WriteQueue;
+use crate::write::log::LiveLog;
+
+pub(crate) struct Engine {
+    pub(crate) directory: PathBuf,
+    pub(crate) fs: Arc<dyn FileSystem>,
+    pub(crate) options: Options,
+    pub(crate) _lock: Box<dyn FileLock>,
+    pub(crate) queue: Mutex<WriteQueue>,
+    pub(crate) queue_changed: Condvar,
+    pub(crate) state: Mutex<State>,
+    pub(crate) state_changed: Condvar,
+    pub(crate) log: Mutex<LiveLog>,
+    /// The last sequence whose writes are all in the memtable.
+    pub(crate) visible_sequence: AtomicU64,
+    pub(crate) snapshots: Arc<SnapshotList>,
+    /// Data blocks of all tables, shared.
+    pub(crate) block_cache: Arc<BlockCache>,
+    pub(crate) report: RecoveryReport,
+}
+
+impl Engine {
+    pub(crate) fn visible(&self) -> u64 {
+        self.visible_sequence.load(Ordering::Acquire)
+    }
+
+    /// Refuses further writes until reopen, waking whoever waits on the
+    /// state.
+    pub(crate) fn poison(&self, error: &Error) {
+        self.state.lock().poison(error);
+        self.state_changed.notify_all();
+    }
+
+    /// Appends an edit to the MANIFEST, syncs it, and applies it to the
+    /// state's version.
+    pub(crate) fn append_edit(&self, state: &mut State, edit: &VersionEdit) -> Result<()> {
+        let path = self
+            .directory
+            .join(filename::manifest(state.manifest_number));
+        state
+            .manifest
+            .add_record(&edit.encode())
+            .and_then(|()| state.manifest.sync())
+            .map_err(|source| Error::io(path, "append to", source))?;
+        state.version.apply(edit);
+        Ok(())
+    }
+}

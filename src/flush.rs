@@ -1,0 +1,94 @@
+//! Flush: the background thread writes each full memtable as a level-0
+//! table, records the table and the new minimum live log in the MANIFEST
+//! (synced), and only then deletes the log the memtable came from.
+
+use std::sync::Arc;
+
+use crate::directory::remove_files;
+use crate::engine::Engine;
+use crate::error::Result;
+use crate::memtable::MemTable;
+use crate::table::{self, TableHandle};
+use crate::version::VersionEdit;
+use crate::version::filename;
+
+impl Engine {
+    /// Switches out the current memtable (if it holds anything) and waits
+    /// until every full memtable is flushed and any compaction it started
+    /// is done.
+    pub(crate) fn flush(&self) -> Result<()> {
+        self.exclusively(|| {
+            let mut state = self.state.lock();
+            state.check_healthy()?;
+            if !state.mem.is_empty() {
+                self.switch_memtable(&mut state)?;
+            }
+            while (!state.immutable.is_empty() || state.compacting) && state.poisoned.is_none() {
+                self.state_changed.wait(&mut state);
+            }
+            state.check_healthy()
+        })
+    }
+
+    /// The background thread's loop: flush the oldest full memtable, then
+    /// compact if that made enough tables; stop at shutdown or on failure
+    /// (which poisons the database).
+    pub(crate) fn flush_loop(&self) {
+        loop {
+            let (full, number) = {
+                let mut state = self.state.lock();
+                while state.immutable.is_empty() && !state.shutting_down {
+                    self.state_changed.wait(&mut state);
+                }
+                if state.immutable.is_empty() || state.poisoned.is_some() {
+                    return;
+                }
+                let number = state.version.next_file_number;
+                state.version.next_file_number += 1;
+                (Arc::clone(&state.immutable[0]), number)
+            };
+            let flushed = self
+                .flush_one(&full, number)
+                .and_then(|()| self.maybe_compact());
+            if let Err(error) = flushed {
+                self.poison(&error);
+                return;
+            }
+        }
+    }
+
+    fn flush_one(&self, full: &MemTable, number: u64) -> Result<()> {
+        let fs = self.fs.as_ref();
+        let meta = table::build(fs, &self.directory, number, full, &self.options)?;
+        let handle = Arc::new(TableHandle::open(
+            fs,
+            &self.directory,
+            &meta,
+            &self.block_cache,
+        )?);
+        let mut state = self.state.lock();
+        let live_log = state
+            .immutable
+            .get(1)
+            .map_or(state.mem.log_number, |next| next.log_number);
+        let flushed = full.largest_sequence().max(state.version.flushed_sequence);
+        let edit = VersionEdit {
+            log_number: Some(live_log),
+            next_file_number: Some(state.version.next_file_number.max(number + 1)),
+            flushed_sequence: Some(flushed),
+            new_tables: vec![meta],
+            ..VersionEdit::default()
+        };
+        self.append_edit(&mut state, &edit)?;
+        let mut tables = state.tables.as_ref().clone();
+        tables.push(handle);
+        state.tables = Arc::new(tables);
+        state.immutable.remove(0);
+        // Decided here, with the flush, so that `Db::flush` waits for it.
+        state.compacting = state.tables.len() >= self.options.level0_compaction_trigger.max(2);
+        self.state_changed.notify_all();
+        drop(state);
+        // The flushed log is obsolete now that the MANIFEST says so.
+        remove_files(fs, &self.directory, &[filename::log(full.log_number)])
+    }
+}

@@ -1,0 +1,6 @@
+//! The read path: point reads, iterators and snapshots, all at one sequence
+//! number over one set of sources.
+
+pub(crate) mod get;
+pub(crate) mod iterator;
+pub(crate) mod snapshot;

@@ -1,0 +1,9 @@
+//! The set of live files and how it changes: version edits, the MANIFEST
+//! that logs them, CURRENT that names the MANIFEST, and file names.
+
+mod edit;
+pub(crate) mod filename;
+pub(crate) mod manifest;
+
+pub(crate) use edit::{TableMeta, VersionEdit, VersionState};
+pub(crate) use manifest::LogWriter;

@@ -1,0 +1,181 @@
+//! Write batches: several updates applied atomically.
+
+use strata_wal::batch::{BatchBuilder, DecodedBatch, Operation};
+
+use crate::error::{Error, Result};
+use crate::key::Kind;
+use crate::memtable::MemTable;
+
+/// The largest key or value a batch holds: its length is a varint32 in the
+/// log's batch encoding (RocksDB's limit too).
+pub const MAX_FIELD_BYTES: usize = u32::MAX as usize;
+
+/// Updates applied atomically by [`crate::Db::write`], encoded as RocksDB
+/// encodes a write batch (the WAL payload, DESIGN.md §4).
+///
+/// A key or value longer than [`MAX_FIELD_BYTES`] is not added; the batch
+/// remembers it and [`crate::Db::write`] refuses the whole batch with
+/// [`Error::InvalidArgument`].
+///
+/// ```
+/// use strata::WriteBatch;
+///
+/// let mut batch = WriteBatch::new();
+/// batch.put(b"a", b"1").delete(b"b");
+/// assert_eq!(batch.len(), 2);
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct WriteBatch {
+    pub(crate) builder: BatchBuilder,
+    /// The first update that could not be added, and why.
+    invalid: Option<String>,
+}
+
+/// Why Strata cannot apply an (intact) encoded batch, if it cannot: a column
+/// family other than the default, or an operation other than Put, Delete,
+/// SingleDelete and LogData (RocksDB writes these; Strata does not).
+pub(crate) fn unsupported(payload: &[u8]) -> Option<String> {
+    let batch = match DecodedBatch::decode(payload) {
+        Ok(batch) => batch,
+        Err(error) => return Some(error.to_string()),
+    };
+    batch.entries.iter().find_map(|entry| {
+        if entry.column_family != 0 {
+            return Some(format!("column family {}", entry.column_family));
+        }
+        match entry.operation {
+            Operation::Put { .. }
+            | Operation::Delete { .. }
+            | Operation::SingleDelete { .. }
+            | Operation::LogData { .. } => None,
+            other => Some(format!("the operation {other:?}")),
+        }
+    })
+}
+
+impl WriteBatch {
+    /// An empty batch.
+    #[must_use]
+    pub fn new() -> Self {
+        WriteBatch::default()
+    }
+
+    /// Sets `key` to `value`.
+    pub fn put(&mut self, key: &[u8], value: &[u8]) -> &mut Self {
+        if self.accepts(key, value) {
+            self.builder.put(key, value);
+        }
+        self
+    }
+
+    /// Removes `key`.
+    pub fn delete(&mut self, key: &[u8]) -> &mut Self {
+        if self.accepts(key, b"") {
+            self.builder.delete(key);
+        }
+        self
+    }
+
+    /// Removes `key`, which must have been put at most once since it was last
+    /// deleted (RocksDB's SingleDelete; here it behaves as a delete).
+    pub fn single_delete(&mut self, key: &[u8]) -> &mut Self {
+        if self.accepts(key, b"") {
+            self.builder.single_delete(key);
+        }
+        self
+    }
+
+    fn accepts(&mut self, key: &[u8], value: &[u8]) -> bool {
+        if key.len() <= MAX_FIELD_BYTES && value.len() <= MAX_FIELD_BYTES {
+            return true;
+        }
+        self.invalid.get_or_insert_with(|| {
+            format!(
+                "a {}-byte key with a {}-byte value is larger than a batch holds \
+                 (keys and values are at most {MAX_FIELD_BYTES} bytes)",
+                key.len(),
+                value.len()
+            )
+        });
+        false
+    }
+
+    /// `Err(InvalidArgument)` if an update could not be added.
+    pub(crate) fn check_valid(&self) -> Result<()> {
+        match &self.invalid {
+            Some(reason) => Err(Error::InvalidArgument(reason.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Number of updates.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.builder.count() as usize
+    }
+
+    /// Whether the batch holds no update (a refused oversized update
+    /// counts as one: writing the batch reports it).
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.builder.is_empty() && self.invalid.is_none()
+    }
+}
+
+/// Inserts an encoded batch's updates into a memtable, numbering them from
+/// the batch's sequence. Fails on operations Strata does not apply (the
+/// recovery plan refuses those before anything is applied).
+pub(crate) fn apply_to_memtable(mem: &MemTable, payload: &[u8]) -> Result<()> {
+    let unsupported = |reason: String| Error::InvalidArgument(reason);
+    let batch = DecodedBatch::decode(payload).map_err(|error| unsupported(error.to_string()))?;
+    let mut sequence = batch.sequence;
+    for entry in &batch.entries {
+        if entry.column_family != 0 {
+            return Err(unsupported(format!(
+                "column family {} is not supported by Strata",
+                entry.column_family
+            )));
+        }
+        match entry.operation {
+            Operation::Put { key, value } => mem.insert(key, sequence, Kind::Value, value),
+            Operation::Delete { key } => mem.insert(key, sequence, Kind::Deletion, b""),
+            Operation::SingleDelete { key } => mem.insert(key, sequence, Kind::SingleDeletion, b""),
+            Operation::LogData { .. } => continue,
+            other => {
+                return Err(unsupported(format!(
+                    "operation {other:?} is not supported by Strata"
+                )));
+            }
+        }
+        sequence += 1;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// A key or value of 4 GiB or more used to panic inside the batch
+    /// encoder; now the batch refuses it and writing it is an error.
+    #[test]
+    fn an_oversized_value_is_an_invalid_argument_not_a_panic() {
+        // Zeroed pages are mapped lazily: this costs no real memory.
+        let huge = vec![0_u8; MAX_FIELD_BYTES + 1];
+        let mut batch = WriteBatch::new();
+        batch.put(b"small", b"ok").put(b"big", &huge);
+        assert_eq!(batch.len(), 1);
+        assert!(!batch.is_empty());
+        let error = batch.check_valid().unwrap_err();
+        assert!(matches!(error, Error::InvalidArgument(_)), "{error}");
+        assert!(
+            error.to_string().contains("4294967296-byte value"),
+            "{error}"
+        );
+        let mut only_huge = WriteBatch::new();
+        only_huge.delete(&huge);
+        assert!(!only_huge.is_empty());
+        assert!(only_huge.check_valid().is_err());
+    }
+}

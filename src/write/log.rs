@@ -1,0 +1,82 @@
+//! The live write-ahead log and its rotation: when the memtable is full,
+//! the log is synced and closed, a new log (recorded in the MANIFEST before
+//! any write reaches it) and a new memtable take over, and the full
+//! memtable waits for the flush thread.
+
+use std::sync::Arc;
+
+use parking_lot::MutexGuard;
+use strata_wal::{Writer, WriterOptions};
+
+use crate::directory::sync_dir;
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use crate::memtable::MemTable;
+use crate::state::State;
+use crate::version::filename;
+use crate::version::{LogWriter, VersionEdit};
+
+/// The log the write path appends to.
+pub(crate) struct LiveLog {
+    pub(crate) writer: LogWriter,
+    pub(crate) number: u64,
+}
+
+impl Engine {
+    /// Switches to a new memtable and log when the current one is full,
+    /// stalling while too many full memtables wait for their flush.
+    pub(crate) fn make_room(&self, state: &mut MutexGuard<'_, State>) -> Result<()> {
+        loop {
+            state.check_healthy()?;
+            if state.mem.approximate_bytes() < self.options.write_buffer_size {
+                return Ok(());
+            }
+            if state.immutable.len() >= self.options.max_immutable_memtables.max(1) {
+                self.state_changed.wait(state);
+                continue;
+            }
+            self.switch_memtable(state)?;
+        }
+    }
+
+    /// Syncs and closes the current log, starts a new one (recorded in the
+    /// MANIFEST before any write goes to it) and a new memtable. A failure
+    /// poisons the database: a failed sync or MANIFEST append leaves files
+    /// in an unknown state.
+    pub(crate) fn switch_memtable(&self, state: &mut State) -> Result<()> {
+        let result = self.try_switch_memtable(state);
+        if let Err(error) = &result {
+            state.poison(error);
+            self.state_changed.notify_all();
+        }
+        result
+    }
+
+    fn try_switch_memtable(&self, state: &mut State) -> Result<()> {
+        let fs = self.fs.as_ref();
+        let number = state.version.next_file_number;
+        let path = self.directory.join(filename::log(number));
+        let file = fs
+            .create(&path)
+            .map_err(|source| Error::io(&path, "create", source))?;
+        sync_dir(fs, &self.directory)?;
+        let edit = VersionEdit {
+            next_file_number: Some(number + 1),
+            new_logs: vec![number],
+            ..VersionEdit::default()
+        };
+        self.append_edit(state, &edit)?;
+        let mut log = self.log.lock();
+        let old_path = self.directory.join(filename::log(log.number));
+        log.writer
+            .sync()
+            .map_err(|source| Error::io(old_path, "sync", source))?;
+        log.writer = Writer::new(file, WriterOptions::default());
+        log.number = number;
+        drop(log);
+        let full = std::mem::replace(&mut state.mem, Arc::new(MemTable::new(number)));
+        state.immutable.push(full);
+        self.state_changed.notify_all();
+        Ok(())
+    }
+}
