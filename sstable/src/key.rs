@@ -18,8 +18,9 @@ use std::fmt;
 /// Length of the trailer (sequence and kind) after the user key.
 pub const TRAILER_SIZE: usize = 8;
 
-/// The largest sequence number: sequences have 56 bits.
-pub const MAX_SEQUENCE: u64 = (1 << 56) - 1;
+/// The largest sequence number: sequences have 56 bits (shared with the log
+/// format through `strata-coding`).
+pub use strata_coding::MAX_SEQUENCE;
 
 /// The kind byte of a lookup key. It is larger than every stored kind, so a
 /// lookup key sorts before every entry of the same user key and sequence.

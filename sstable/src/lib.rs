@@ -49,7 +49,6 @@ pub mod key;
 mod mmap;
 mod source;
 mod table;
-mod varint;
 mod verify;
 
 pub use block::{Block, BlockIterator, KeyOrder};
