@@ -136,6 +136,12 @@ pub fn compare_internal_keys(a: &[u8], b: &[u8]) -> Ordering {
         .then_with(|| trailer(b).cmp(&trailer(a)))
 }
 
+/// Whether `a` sorts strictly before `b` in internal-key order.
+#[must_use]
+pub(crate) fn is_before(a: &[u8], b: &[u8]) -> bool {
+    compare_internal_keys(a, b) == Ordering::Less
+}
+
 /// An owned internal key, ordered by [`compare_internal_keys`].
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct InternalKey(Vec<u8>);
