@@ -6,9 +6,10 @@ use std::cmp::Ordering;
 use std::path::Path;
 use std::sync::Arc;
 
+use strata_coding::get_varint32;
+
 use crate::error::{Error, Result};
 use crate::key::{TRAILER_SIZE, compare_internal_keys};
-use crate::varint::get_varint32;
 
 /// How the keys of a block are ordered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -355,14 +356,13 @@ impl BlockIterator {
         let mut position = offset;
         let mut fields = [0usize; 3];
         for field in &mut fields {
-            let (value, length) =
-                entries
-                    .get(position..)
-                    .and_then(get_varint32)
-                    .ok_or_else(|| {
-                        self.block
-                            .corruption(offset, "an entry header is truncated or malformed".into())
-                    })?;
+            let (value, length) = entries
+                .get(position..)
+                .and_then(|input| get_varint32(input).ok())
+                .ok_or_else(|| {
+                    self.block
+                        .corruption(offset, "an entry header is truncated or malformed".into())
+                })?;
             *field = value as usize;
             position += length;
         }

@@ -11,7 +11,7 @@
 //! key (`shared` = 0) and its offset is listed in the restart array, so a
 //! reader can binary-search the restarts and decode from any of them.
 
-use crate::varint::put_varint32;
+use strata_coding::put_varint32;
 
 /// Accumulates the entries of one block. Keys must be added in increasing
 /// order; the table builder checks that before calling [`BlockBuilder::add`].

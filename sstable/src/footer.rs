@@ -4,12 +4,13 @@
 //! varint64`; in the footer it is `offset: u64 LE | size: u64 LE`. `size`
 //! counts the block contents, not the 5-byte trailer after them.
 
+use strata_coding::{get_varint64, put_varint64};
+
 use crate::format::{
     FIXED_HANDLE_SIZE, FOOTER_CHECKSUM_OFFSET, FOOTER_INDEX_OFFSET, FOOTER_MAGIC_OFFSET,
     FOOTER_META_INDEX_OFFSET, FOOTER_SIZE, FOOTER_VERSION_OFFSET, FORMAT_VERSION, TABLE_MAGIC,
     mask_checksum,
 };
-use crate::varint::{get_varint64, put_varint64};
 
 /// Where a block lies in the file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -30,8 +31,8 @@ impl BlockHandle {
     /// Decodes a varint-encoded handle that fills `input` exactly.
     #[must_use]
     pub fn decode(input: &[u8]) -> Option<BlockHandle> {
-        let (offset, offset_length) = get_varint64(input)?;
-        let (size, size_length) = get_varint64(input.get(offset_length..)?)?;
+        let (offset, offset_length) = get_varint64(input).ok()?;
+        let (size, size_length) = get_varint64(input.get(offset_length..)?).ok()?;
         (offset_length + size_length == input.len()).then_some(BlockHandle { offset, size })
     }
 

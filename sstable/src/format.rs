@@ -62,20 +62,9 @@ pub const DEFAULT_BLOOM_BITS_PER_KEY: usize = 10;
 /// Bits per key above this are treated as this: more buys nothing measurable.
 pub const MAX_BLOOM_BITS_PER_KEY: usize = 64;
 
-const MASK_DELTA: u32 = 0xa282_ead8;
-
-/// Masks a checksum before it is stored, as LevelDB and RocksDB do:
-/// `((crc >> 15) | (crc << 17)).wrapping_add(0xa282ead8)`.
-#[must_use]
-pub fn mask_checksum(crc: u32) -> u32 {
-    crc.rotate_right(15).wrapping_add(MASK_DELTA)
-}
-
-/// Inverts [`mask_checksum`].
-#[must_use]
-pub fn unmask_checksum(masked: u32) -> u32 {
-    masked.wrapping_sub(MASK_DELTA).rotate_left(15)
-}
+// The checksum mask is shared with the log format; it is defined once, in
+// `strata-coding`.
+pub use strata_coding::{mask_checksum, unmask_checksum};
 
 /// The masked CRC-32 stored in a block trailer: it covers the block contents,
 /// then the compression byte.
@@ -92,23 +81,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn mask_round_trips_and_changes_the_value() {
-        for crc in [0, 1, 0xdead_beef, u32::MAX] {
-            assert_eq!(unmask_checksum(mask_checksum(crc)), crc);
-            assert_ne!(mask_checksum(crc), crc);
-        }
-    }
-
-    #[test]
-    #[expect(
-        clippy::manual_rotate,
-        reason = "the formula as the format doc states it"
-    )]
-    fn mask_matches_the_documented_formula() {
-        let crc: u32 = 0x1234_5678;
-        assert_eq!(
-            mask_checksum(crc),
-            ((crc >> 15) | (crc << 17)).wrapping_add(0xa282_ead8)
-        );
+    fn block_checksum_is_the_masked_crc_of_contents_then_compression() {
+        let unmasked = unmask_checksum(block_checksum(b"abc", COMPRESSION_NONE));
+        assert_eq!(unmasked, crc32fast::hash(b"abc\0"));
+        assert_ne!(block_checksum(b"abc", 1), block_checksum(b"abc", 0));
     }
 }

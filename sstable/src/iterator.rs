@@ -6,8 +6,8 @@ use std::sync::Arc;
 use crate::block::BlockIterator;
 use crate::error::Result;
 use crate::footer::BlockHandle;
-use crate::key::{ValueKind, parse_internal_key};
-use crate::table::TableInner;
+use crate::key::{ValueKind, is_before, parse_internal_key};
+use crate::table_inner::TableInner;
 
 /// A cursor over the entries of a table, in internal-key order. Movement
 /// methods return an error for bad bytes and leave the iterator invalid;
@@ -185,7 +185,7 @@ impl TableIterator {
         if !self.valid() {
             return self.seek_to_last_inner();
         }
-        if crate::table::is_before(target, self.key()) {
+        if is_before(target, self.key()) {
             return self.prev_inner();
         }
         Ok(())

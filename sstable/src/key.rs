@@ -18,8 +18,9 @@ use std::fmt;
 /// Length of the trailer (sequence and kind) after the user key.
 pub const TRAILER_SIZE: usize = 8;
 
-/// The largest sequence number: sequences have 56 bits.
-pub const MAX_SEQUENCE: u64 = (1 << 56) - 1;
+/// The largest sequence number: sequences have 56 bits (shared with the log
+/// format through `strata-coding`).
+pub use strata_coding::MAX_SEQUENCE;
 
 /// The kind byte of a lookup key. It is larger than every stored kind, so a
 /// lookup key sorts before every entry of the same user key and sequence.
@@ -133,6 +134,12 @@ pub fn compare_internal_keys(a: &[u8], b: &[u8]) -> Ordering {
     user_key(a)
         .cmp(user_key(b))
         .then_with(|| trailer(b).cmp(&trailer(a)))
+}
+
+/// Whether `a` sorts strictly before `b` in internal-key order.
+#[must_use]
+pub(crate) fn is_before(a: &[u8], b: &[u8]) -> bool {
+    compare_internal_keys(a, b) == Ordering::Less
 }
 
 /// An owned internal key, ordered by [`compare_internal_keys`].

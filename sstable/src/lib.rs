@@ -37,6 +37,7 @@
 
 mod block;
 mod block_builder;
+mod block_reader;
 mod builder;
 mod cache;
 mod error;
@@ -49,7 +50,7 @@ pub mod key;
 mod mmap;
 mod source;
 mod table;
-mod varint;
+mod table_inner;
 mod verify;
 
 pub use block::{Block, BlockIterator, KeyOrder};
@@ -68,4 +69,5 @@ pub use index::{short_successor, shortest_separator};
 pub use iterator::TableIterator;
 pub use mmap::MmapFile;
 pub use source::ReadAt;
-pub use table::{Entry, Table, VerifyReport};
+pub use table::{Entry, Table};
+pub use verify::VerifyReport;

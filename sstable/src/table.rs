@@ -1,21 +1,21 @@
 //! Opens a table and answers point lookups; `verify` checks every byte.
 
-use std::cmp::Ordering;
 use std::path::Path;
 use std::sync::Arc;
 
 use crate::block::{Block, KeyOrder};
+use crate::block_reader::BlockReader;
 use crate::cache::BlockCache;
 use crate::error::{Error, Result};
 use crate::filter::BloomFilter;
 use crate::footer::{BlockHandle, Footer};
-use crate::format::{
-    BLOCK_TRAILER_SIZE, COMPRESSION_NONE, FILTER_META_KEY, FOOTER_SIZE, block_checksum,
-};
+use crate::format::{BLOCK_TRAILER_SIZE, FILTER_META_KEY, FOOTER_SIZE};
 use crate::iterator::TableIterator;
-use crate::key::{ValueKind, compare_internal_keys, lookup_key, parse_internal_key};
+use crate::key::{ValueKind, lookup_key, parse_internal_key};
 use crate::mmap::MmapFile;
 use crate::source::ReadAt;
+use crate::table_inner::TableInner;
+use crate::verify::{VerifyReport, verify};
 
 /// What [`Table::get`] found: the newest entry of the user key at or below
 /// the requested sequence.
@@ -29,30 +29,10 @@ pub struct Entry {
     pub value: Vec<u8>,
 }
 
-/// What [`Table::verify`] read.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VerifyReport {
-    /// Entries read, all in order and all passing the filter.
-    pub entry_count: u64,
-    /// Data blocks read, all with good checksums.
-    pub data_block_count: u64,
-}
-
 /// An open table. Cloning is cheap; clones share the source.
 #[derive(Clone)]
 pub struct Table {
-    pub(crate) inner: Arc<TableInner>,
-}
-
-pub(crate) struct TableInner {
-    source: Box<dyn ReadAt>,
-    pub(crate) file: Arc<Path>,
-    file_size: u64,
-    footer: Footer,
-    filter_handle: Option<BlockHandle>,
-    filter: Option<BloomFilter>,
-    pub(crate) index: Arc<Block>,
-    cache: Option<(Arc<BlockCache>, u64)>,
+    inner: Arc<TableInner>,
 }
 
 impl std::fmt::Debug for Table {
@@ -113,7 +93,7 @@ impl Table {
             file: file.to_path_buf(),
             source,
         })?;
-        let mut reader = Reader {
+        let mut reader = BlockReader {
             source: &source,
             file: &file,
             footer_offset: 0,
@@ -199,10 +179,7 @@ impl Table {
     /// without a filter).
     #[must_use]
     pub fn may_contain(&self, user_key: &[u8]) -> bool {
-        self.inner
-            .filter
-            .as_ref()
-            .is_none_or(|filter| filter.may_contain(user_key))
+        self.inner.may_contain(user_key)
     }
 
     /// The newest entry of `user_key` whose sequence is at most `sequence`:
@@ -253,146 +230,14 @@ impl Table {
     /// # Errors
     /// The first `Corruption` found; `Io` if the source fails.
     pub fn verify(&self) -> Result<VerifyReport> {
-        crate::verify::verify(self)
-    }
-
-    /// The handles of the filter, meta-index and index blocks, in file order.
-    pub(crate) fn metadata_handles(&self) -> Vec<BlockHandle> {
-        let footer = self.inner.footer;
-        self.inner
-            .filter_handle
-            .into_iter()
-            .chain([footer.meta_index, footer.index])
-            .collect()
-    }
-}
-
-impl TableInner {
-    pub(crate) fn corruption(&self, offset: u64, reason: String) -> Error {
-        Error::Corruption {
-            file: self.file.to_path_buf(),
-            offset,
-            reason,
-        }
-    }
-
-    pub(crate) fn footer_offset(&self) -> u64 {
-        self.file_size - FOOTER_SIZE as u64
-    }
-
-    /// Reads and checks the data block at `handle` from the file, bypassing
-    /// the cache (`verify` must look at the bytes on disk).
-    pub(crate) fn read_data_block_from_file(&self, handle: BlockHandle) -> Result<Block> {
-        self.reader().read_block(handle, KeyOrder::Internal)
-    }
-
-    /// Reads and checks the data block at `handle`, through the cache if the
-    /// table has one.
-    pub(crate) fn read_data_block(&self, handle: BlockHandle) -> Result<Arc<Block>> {
-        let Some((cache, id)) = &self.cache else {
-            return Ok(Arc::new(
-                self.reader().read_block(handle, KeyOrder::Internal)?,
-            ));
-        };
-        let key = (*id, handle.offset);
-        if let Some(block) = cache.get(key) {
-            return Ok(block);
-        }
-        let block = Arc::new(self.reader().read_block(handle, KeyOrder::Internal)?);
-        cache.insert(key, Arc::clone(&block));
-        Ok(block)
-    }
-
-    fn reader(&self) -> Reader<'_> {
-        Reader {
-            source: &*self.source,
-            file: &self.file,
-            footer_offset: self.footer_offset(),
-        }
-    }
-}
-
-/// Checked block reads from a source.
-struct Reader<'a> {
-    source: &'a dyn ReadAt,
-    file: &'a Arc<Path>,
-    footer_offset: u64,
-}
-
-impl Reader<'_> {
-    fn corruption(&self, offset: u64, reason: String) -> Error {
-        Error::Corruption {
-            file: self.file.to_path_buf(),
-            offset,
-            reason,
-        }
-    }
-
-    fn read(&self, offset: u64, buffer: &mut [u8]) -> Result<()> {
-        self.source
-            .read_exact_at(offset, buffer)
-            .map_err(|source| Error::Io {
-                file: self.file.to_path_buf(),
-                source,
-            })
-    }
-
-    /// The contents of the block at `handle`, checksum verified.
-    fn read_contents(&self, handle: BlockHandle) -> Result<Vec<u8>> {
-        let end = handle
-            .offset
-            .checked_add(handle.size)
-            .and_then(|end| end.checked_add(BLOCK_TRAILER_SIZE as u64));
-        let length = match (end, usize::try_from(handle.size)) {
-            (Some(end), Ok(size)) if end <= self.footer_offset => size + BLOCK_TRAILER_SIZE,
-            _ => {
-                return Err(self.corruption(
-                    handle.offset,
-                    format!(
-                        "a block handle (offset {}, size {}) points past the footer at {}",
-                        handle.offset, handle.size, self.footer_offset
-                    ),
-                ));
-            }
-        };
-        let mut contents = vec![0; length];
-        self.read(handle.offset, &mut contents)?;
-        let trailer_start = length - BLOCK_TRAILER_SIZE;
-        let compression = contents[trailer_start];
-        let mut stored = [0; 4];
-        stored.copy_from_slice(&contents[trailer_start + 1..]);
-        let stored = u32::from_le_bytes(stored);
-        let computed = block_checksum(&contents[..trailer_start], compression);
-        if stored != computed {
-            return Err(self.corruption(
-                handle.offset,
-                format!(
-                    "block checksum mismatch (stored {stored:#010x}, computed {computed:#010x}) \
-                     in the {}-byte block",
-                    handle.size
-                ),
-            ));
-        }
-        if compression != COMPRESSION_NONE {
-            return Err(self.corruption(
-                handle.offset,
-                format!("compression type {compression} is not supported"),
-            ));
-        }
-        contents.truncate(trailer_start);
-        Ok(contents)
-    }
-
-    fn read_block(&self, handle: BlockHandle, order: KeyOrder) -> Result<Block> {
-        let contents = self.read_contents(handle)?;
-        Block::new(contents, order, Arc::clone(self.file), handle.offset)
+        verify(&self.inner)
     }
 }
 
 /// The index's data-block handles must move strictly forward, each block
 /// starting at or after the end of the one before: an index that points twice
 /// at one block, or backwards, would make scans repeat or reorder entries.
-fn check_data_handles(reader: &Reader<'_>, index: &Arc<Block>) -> Result<()> {
+fn check_data_handles(reader: &BlockReader<'_>, index: &Arc<Block>) -> Result<()> {
     let mut iterator = index.iter();
     iterator.seek_to_first()?;
     let mut next_free: u64 = 0;
@@ -421,9 +266,4 @@ fn check_data_handles(reader: &Reader<'_>, index: &Arc<Block>) -> Result<()> {
         iterator.next()?;
     }
     Ok(())
-}
-
-/// Whether `a < b` in internal-key order.
-pub(crate) fn is_before(a: &[u8], b: &[u8]) -> bool {
-    compare_internal_keys(a, b) == Ordering::Less
 }

@@ -5,12 +5,20 @@ use std::sync::Arc;
 use crate::error::Result;
 use crate::footer::BlockHandle;
 use crate::format::{BLOCK_TRAILER_SIZE, FOOTER_SIZE};
-use crate::key::{ValueKind, parse_internal_key};
-use crate::table::{Table, VerifyReport, is_before};
+use crate::key::{ValueKind, is_before, parse_internal_key};
+use crate::table_inner::TableInner;
 
-/// Reads every block of `table` and checks what can be checked.
-pub(crate) fn verify(table: &Table) -> Result<VerifyReport> {
-    let inner = &table.inner;
+/// What [`Table::verify`](crate::Table::verify) read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// Entries read, all in order and all passing the filter.
+    pub entry_count: u64,
+    /// Data blocks read, all with good checksums.
+    pub data_block_count: u64,
+}
+
+/// Reads every block of `inner` and checks what can be checked.
+pub(crate) fn verify(inner: &TableInner) -> Result<VerifyReport> {
     let mut expected_offset = 0u64;
     let mut check_position = |handle: BlockHandle, what: &str| {
         if handle.offset != expected_offset {
@@ -95,7 +103,7 @@ pub(crate) fn verify(table: &Table) -> Result<VerifyReport> {
             if is_before(&separator, key) {
                 return Err(corruption("a key is after its block's separator"));
             }
-            if !table.may_contain(parsed.user_key) {
+            if !inner.may_contain(parsed.user_key) {
                 return Err(corruption(
                     "the bloom filter does not hold a key of the table",
                 ));
@@ -108,7 +116,7 @@ pub(crate) fn verify(table: &Table) -> Result<VerifyReport> {
         previous_separator = Some(separator);
         index.next()?;
     }
-    for handle in table.metadata_handles() {
+    for handle in inner.metadata_handles() {
         check_position(handle, "metadata")?;
     }
     if expected_offset != inner.footer_offset() {

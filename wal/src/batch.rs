@@ -15,12 +15,14 @@
 
 use std::fmt;
 
+use strata_coding::{VarintError, get_varint32, put_varint32};
+
+/// The largest sequence number (shared with the table format through
+/// `strata-coding`). A batch reaching past it is invalid.
+pub use strata_coding::MAX_SEQUENCE;
+
 /// Size of the batch header: sequence (8) + count (4).
 pub const BATCH_HEADER_SIZE: usize = 12;
-
-/// The largest sequence number: internal keys keep 56 bits of it (RocksDB's
-/// `kMaxSequenceNumber`). A batch reaching past it is invalid.
-pub const MAX_SEQUENCE: u64 = (1 << 56) - 1;
 
 const TAG_DELETE: u8 = 0x0;
 const TAG_PUT: u8 = 0x1;
@@ -216,23 +218,21 @@ impl<'a> Cursor<'a> {
         Ok(byte)
     }
 
+    /// A truncated varint is reported where the batch ends; a malformed one
+    /// where it starts.
     fn varint32(&mut self) -> Result<u32, BatchError> {
-        let start = self.offset;
-        let mut value: u32 = 0;
-        for shift in (0..35).step_by(7) {
-            let byte = self.byte()?;
-            let bits = u32::from(byte & 0x7f);
-            if shift == 28 && bits > 0x0f {
-                self.offset = start;
-                return Err(self.error("varint32 overflows 32 bits"));
+        let rest = self.bytes.get(self.offset..).unwrap_or_default();
+        match get_varint32(rest) {
+            Ok((value, length)) => {
+                self.offset += length;
+                Ok(value)
             }
-            value |= bits << shift;
-            if byte & 0x80 == 0 {
-                return Ok(value);
+            Err(VarintError::Truncated { .. }) => {
+                self.offset = self.bytes.len();
+                Err(self.error("batch ends inside an entry"))
             }
+            Err(error) => Err(self.error(error.to_string())),
         }
-        self.offset = start;
-        Err(self.error("varint32 longer than 5 bytes"))
     }
 
     fn slice(&mut self) -> Result<&'a [u8], BatchError> {
@@ -379,14 +379,6 @@ impl BatchBuilder {
     }
 }
 
-fn put_varint32(bytes: &mut Vec<u8>, mut value: u32) {
-    while value >= 0x80 {
-        bytes.push((value as u8) | 0x80);
-        value >>= 7;
-    }
-    bytes.push(value as u8);
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -498,5 +490,32 @@ mod tests {
             assert_eq!(cursor.varint32().unwrap(), value);
             assert_eq!(cursor.offset, bytes.len());
         }
+    }
+
+    #[test]
+    fn a_bad_length_varint_is_reported_at_its_offset() {
+        let header = BatchBuilder::new().finish(1);
+        let key_length_offset = BATCH_HEADER_SIZE + 1;
+
+        let mut overflow = header.clone();
+        overflow[8] = 1;
+        overflow.extend_from_slice(&[TAG_DELETE, 0xff, 0xff, 0xff, 0xff, 0x1f]);
+        let error = DecodedBatch::decode(&overflow).unwrap_err();
+        assert_eq!(error.offset, key_length_offset);
+        assert_eq!(error.reason, "varint32 overflows 32 bits");
+
+        let mut too_long = header.clone();
+        too_long[8] = 1;
+        too_long.extend_from_slice(&[TAG_DELETE, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00]);
+        let error = DecodedBatch::decode(&too_long).unwrap_err();
+        assert_eq!(error.offset, key_length_offset);
+        assert_eq!(error.reason, "varint32 longer than 5 bytes");
+
+        let mut truncated = header;
+        truncated[8] = 1;
+        truncated.extend_from_slice(&[TAG_DELETE, 0x80, 0x80]);
+        let error = DecodedBatch::decode(&truncated).unwrap_err();
+        assert_eq!(error.offset, truncated.len());
+        assert_eq!(error.reason, "batch ends inside an entry");
     }
 }

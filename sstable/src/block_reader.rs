@@ -1,0 +1,95 @@
+//! Checked block reads: fetches a block and its trailer from a source, checks
+//! that it lies before the footer, verifies the checksum and the compression
+//! byte, and parses the contents.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::block::{Block, KeyOrder};
+use crate::error::{Error, Result};
+use crate::footer::BlockHandle;
+use crate::format::{BLOCK_TRAILER_SIZE, COMPRESSION_NONE, block_checksum};
+use crate::source::ReadAt;
+
+/// Reads blocks of one table from its source.
+pub(crate) struct BlockReader<'a> {
+    /// Where the table's bytes are.
+    pub(crate) source: &'a dyn ReadAt,
+    /// The table's name, for errors.
+    pub(crate) file: &'a Arc<Path>,
+    /// Where the footer starts: no block may reach past it.
+    pub(crate) footer_offset: u64,
+}
+
+impl BlockReader<'_> {
+    /// A `Corruption` error at `offset` of this table.
+    pub(crate) fn corruption(&self, offset: u64, reason: String) -> Error {
+        Error::Corruption {
+            file: self.file.to_path_buf(),
+            offset,
+            reason,
+        }
+    }
+
+    /// Fills `buffer` from `offset`.
+    pub(crate) fn read(&self, offset: u64, buffer: &mut [u8]) -> Result<()> {
+        self.source
+            .read_exact_at(offset, buffer)
+            .map_err(|source| Error::Io {
+                file: self.file.to_path_buf(),
+                source,
+            })
+    }
+
+    /// The contents of the block at `handle`, checksum verified.
+    pub(crate) fn read_contents(&self, handle: BlockHandle) -> Result<Vec<u8>> {
+        let end = handle
+            .offset
+            .checked_add(handle.size)
+            .and_then(|end| end.checked_add(BLOCK_TRAILER_SIZE as u64));
+        let length = match (end, usize::try_from(handle.size)) {
+            (Some(end), Ok(size)) if end <= self.footer_offset => size + BLOCK_TRAILER_SIZE,
+            _ => {
+                return Err(self.corruption(
+                    handle.offset,
+                    format!(
+                        "a block handle (offset {}, size {}) points past the footer at {}",
+                        handle.offset, handle.size, self.footer_offset
+                    ),
+                ));
+            }
+        };
+        let mut contents = vec![0; length];
+        self.read(handle.offset, &mut contents)?;
+        let trailer_start = length - BLOCK_TRAILER_SIZE;
+        let compression = contents[trailer_start];
+        let mut stored = [0; 4];
+        stored.copy_from_slice(&contents[trailer_start + 1..]);
+        let stored = u32::from_le_bytes(stored);
+        let computed = block_checksum(&contents[..trailer_start], compression);
+        if stored != computed {
+            return Err(self.corruption(
+                handle.offset,
+                format!(
+                    "block checksum mismatch (stored {stored:#010x}, computed {computed:#010x}) \
+                     in the {}-byte block",
+                    handle.size
+                ),
+            ));
+        }
+        if compression != COMPRESSION_NONE {
+            return Err(self.corruption(
+                handle.offset,
+                format!("compression type {compression} is not supported"),
+            ));
+        }
+        contents.truncate(trailer_start);
+        Ok(contents)
+    }
+
+    /// The block at `handle`, checksum verified and parsed with `order`.
+    pub(crate) fn read_block(&self, handle: BlockHandle, order: KeyOrder) -> Result<Block> {
+        let contents = self.read_contents(handle)?;
+        Block::new(contents, order, Arc::clone(self.file), handle.offset)
+    }
+}
