@@ -17,8 +17,8 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use strata::wal::{Event, Reader, ReaderOptions};
 use strata::{Db, Options, RecoveryMode, WriteBatch, WriteOptions};
+use strata_wal::{Event, Reader, ReaderOptions};
 
 type Failure = Box<dyn std::error::Error>;
 

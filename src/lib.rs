@@ -22,9 +22,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! The crates underneath are usable on their own: [`wal`] (`strata-wal`, the
-//! log framing, reader, modes and per-log report) and [`sstable`]
-//! (`strata-sstable`, the table format).
+//! The crates underneath are usable on their own: `strata-wal` (the log
+//! framing, reader, modes and per-log report) and `strata-sstable` (the
+//! table format). The types of theirs that appear in Strata's API (the
+//! recovery mode, the per-log report, problem kinds) are re-exported here.
 
 mod compaction;
 mod db;
@@ -51,9 +52,9 @@ pub use read::snapshot::Snapshot;
 pub use recovery::{
     DropReason, DroppedRegion, LogSetOptions, LogSetRecovery, RecoveryReport, recover_log_set,
 };
-pub use strata_sstable as sstable;
-pub use strata_wal as wal;
-pub use strata_wal::RecoveryMode;
+pub use strata_wal::{
+    Checksum, LogEnd, LogReport, ParseRecoveryModeError, ProblemKind, RecoveryMode, ReplayedBatch,
+};
 pub use write::batch::{MAX_FIELD_BYTES, WriteBatch};
 
 /// Entry points for the fuzz targets: decoders of on-disk bytes that are

@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use strata::fs::SimFs;
-use strata::wal::batch::BatchBuilder;
-use strata::wal::{Writer, WriterOptions};
 use strata::{Db, Options, RecoveryMode};
+use strata_wal::batch::BatchBuilder;
+use strata_wal::{Writer, WriterOptions};
 
 const PER_LOG: u64 = 10;
 const DIRECTORY: &str = "/db";

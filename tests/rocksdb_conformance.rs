@@ -14,9 +14,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use strata::wal::Checksum;
-use strata::wal::batch::{DecodedBatch, Operation};
+use strata::Checksum;
 use strata::{LogSetOptions, RecoveryMode, recover_log_set};
+use strata_wal::batch::{DecodedBatch, Operation};
 
 /// The value the generator wrote for key `n` (see the fixtures' README).
 fn value(n: u32) -> Vec<u8> {

@@ -14,8 +14,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use strata::wal::{Checksum, Event, Reader, ReaderOptions};
 use strata::{Db, Options, RecoveryMode};
+use strata_wal::{Checksum, Event, Reader, ReaderOptions};
 
 #[derive(Parser)]
 #[command(name = "strata", version, about = "Inspect and test Strata databases")]
@@ -130,7 +130,7 @@ fn dump_log(file: &std::path::Path, crc32c: bool) -> Result<(), Failure> {
         match event? {
             Event::Record(record) => {
                 records += 1;
-                let summary = match strata::wal::batch::decode_header(&record.payload) {
+                let summary = match strata_wal::batch::decode_header(&record.payload) {
                     Ok((sequence, count)) => format!("batch sequence {sequence} count {count}"),
                     Err(error) => format!("not a batch: {error}"),
                 };

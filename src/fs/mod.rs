@@ -1,15 +1,18 @@
 //! The file-system seam: every file access of the engine goes through
-//! [`FileSystem`], so tests can run the real engine on [`SimFs`], which
-//! keeps durable and not-yet-durable state apart and can crash.
+//! [`FileSystem`], so tests can run the real engine on a simulated file
+//! system (`SimFs`, behind the `sim` feature), which keeps durable and
+//! not-yet-durable state apart and can crash.
 
 use std::io::{self, Write};
 use std::path::Path;
 use std::sync::Arc;
 
 mod os;
+#[cfg(any(test, feature = "sim"))]
 mod sim;
 
 pub use os::OsFs;
+#[cfg(any(test, feature = "sim"))]
 pub use sim::{CrashOptions, SimFs};
 
 /// A file opened for appending. Bytes written are not durable until
