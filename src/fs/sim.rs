@@ -19,8 +19,10 @@
 //! # Simplifications
 //!
 //! - Directories form one flat namespace keyed by their normalised path
-//!   (`Path::components`; `..` is not resolved). [`FileSystem::create_dir_all`]
-//!   makes directories durable at once, and they cannot be removed.
+//!   (`Path::components`; `..` is not resolved), and they cannot be removed.
+//!   A directory made by [`FileSystem::create_dir_all`] is durable only once
+//!   its parent is synced ([`FileSystem::sync_dir`]); a crash before that
+//!   removes it with everything in it. A root (no parent) is durable at once.
 //! - `create` of an existing name links a *new* empty inode under the name. On
 //!   a real file system the old inode is truncated in place instead; the
 //!   difference shows only if the engine relies on an unsynced directory after
@@ -100,6 +102,8 @@ struct State {
     next_inode: InodeId,
     inodes: BTreeMap<InodeId, Inode>,
     directories: BTreeMap<PathBuf, Directory>,
+    /// Directories whose entry in their parent is not yet durable.
+    undurable_directories: BTreeSet<PathBuf>,
     locks: BTreeSet<PathBuf>,
     /// Mutating operations attempted so far (including failed ones).
     operation_count: u64,
@@ -149,6 +153,12 @@ impl SimFs {
         let mut state = self.lock_state();
         let mut random = SplitMix64::new(options.seed);
         state.generation += 1;
+        let lost: Vec<PathBuf> = std::mem::take(&mut state.undurable_directories)
+            .into_iter()
+            .collect();
+        state
+            .directories
+            .retain(|path, _| !lost.iter().any(|gone| path.starts_with(gone)));
         for directory in state.directories.values_mut() {
             directory.current = directory.durable.clone();
         }
@@ -244,7 +254,7 @@ impl SimFs {
     pub fn write_file_durably(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
         let (parent, name) = split(path)?;
         let mut state = self.lock_state();
-        state.create_dir_all(&parent);
+        state.create_dir_all(&parent, true);
         let id = state.new_inode(Inode {
             durable: bytes.to_vec(),
             current: bytes.to_vec(),
@@ -371,10 +381,20 @@ impl State {
             .ok_or_else(|| not_found("the file", &normalise(path)))
     }
 
-    fn create_dir_all(&mut self, directory: &Path) {
+    /// Creates `directory` and its missing ancestors; unless `durable`, each
+    /// new one that has a parent stays undurable until the parent is synced.
+    fn create_dir_all(&mut self, directory: &Path, durable: bool) {
         for ancestor in directory.ancestors() {
-            if !ancestor.as_os_str().is_empty() {
-                self.directories.entry(ancestor.to_path_buf()).or_default();
+            if ancestor.as_os_str().is_empty() || self.directories.contains_key(ancestor) {
+                continue;
+            }
+            self.directories
+                .insert(ancestor.to_path_buf(), Directory::default());
+            let has_parent = ancestor
+                .parent()
+                .is_some_and(|parent| !parent.as_os_str().is_empty());
+            if !durable && has_parent {
+                self.undurable_directories.insert(ancestor.to_path_buf());
             }
         }
     }
@@ -581,10 +601,11 @@ impl FileSystem for SimFs {
         Ok(names.into_iter().collect())
     }
 
-    /// Creates the directories durably at once (a simplification), without
-    /// counting an operation.
+    /// Creates the directories (each durable once its parent is synced),
+    /// without counting an operation.
     fn create_dir_all(&self, directory: &Path) -> io::Result<()> {
-        self.lock_state().create_dir_all(&normalise(directory));
+        self.lock_state()
+            .create_dir_all(&normalise(directory), false);
         Ok(())
     }
 
@@ -595,6 +616,9 @@ impl FileSystem for SimFs {
         state.begin_operation()?;
         let entries = state.directory_mut(&directory)?;
         entries.durable = entries.current.clone();
+        state
+            .undurable_directories
+            .retain(|child| child.parent() != Some(directory.as_path()));
         Ok(())
     }
 
