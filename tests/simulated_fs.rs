@@ -15,6 +15,9 @@ const DIRECTORY: &str = "/db";
 fn database() -> SimFs {
     let fs = SimFs::new();
     fs.create_dir_all(Path::new(DIRECTORY)).unwrap();
+    // A new directory is durable once its parent is synced, as the engine
+    // does when it creates a database.
+    fs.sync_dir(Path::new("/")).unwrap();
     fs
 }
 
