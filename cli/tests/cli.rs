@@ -39,10 +39,18 @@ fn inspect_reports_every_mode_and_changes_nothing() {
         let db = strata::Db::open(directory.path(), strata::Options::default()).unwrap();
         db.put(b"k", b"v").unwrap();
     }
-    let before: Vec<_> = std::fs::read_dir(directory.path())
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name())
-        .collect();
+    let snapshot = |path: &std::path::Path| -> Vec<(std::ffi::OsString, Vec<u8>)> {
+        let mut files: Vec<_> = std::fs::read_dir(path)
+            .unwrap()
+            .map(|entry| {
+                let entry = entry.unwrap();
+                (entry.file_name(), std::fs::read(entry.path()).unwrap())
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    let before = snapshot(directory.path());
     let (ok, text) = strata(&["inspect", directory.path().to_str().unwrap()]);
     assert!(ok, "{text}");
     for mode in strata::RecoveryMode::ALL {
@@ -51,13 +59,11 @@ fn inspect_reports_every_mode_and_changes_nothing() {
             "{text}"
         );
     }
-    let after: Vec<_> = std::fs::read_dir(directory.path())
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name())
-        .collect();
-    assert_eq!(before.len(), after.len());
+    let after = snapshot(directory.path());
+    assert!(before == after, "inspect changed the directory's files");
     let log = after
         .iter()
+        .map(|(name, _)| name)
         .find(|name| name.to_string_lossy().ends_with(".log"))
         .unwrap();
     let (ok, text) = strata(&["dump-log", directory.path().join(log).to_str().unwrap()]);

@@ -201,11 +201,17 @@ pub fn check_image(
         assert_eq!(report.quarantined.len(), dropped_regions.len(), "{context}");
         for (region, file) in dropped_regions.iter().zip(&report.quarantined) {
             let bytes = copy.read_file(file).unwrap();
-            assert_eq!(
-                bytes.len() as u64,
-                region.length,
-                "{context}: {}",
-                file.display()
+            // Byte for byte what the crashed image held there.
+            let original = image.read_file(&region.file).unwrap();
+            let start = usize::try_from(region.offset).unwrap();
+            let end = start + usize::try_from(region.length).unwrap();
+            assert!(
+                bytes == original[start..end.min(original.len())],
+                "{context}: {} differs from {} at {}..{}",
+                file.display(),
+                region.file.display(),
+                start,
+                end
             );
         }
         // Idempotent: a second open sees the same state and drops nothing.
