@@ -1,7 +1,8 @@
 //! The memtable: an ordered map from internal key to value.
 //!
 //! A `BTreeMap` behind a reader-writer lock: only the write leader inserts
-//! (a whole group under one lock), readers take the lock briefly. It beat
+//! (taking the write lock once per update), readers take the read lock
+//! briefly. It beat
 //! `crossbeam-skiplist`'s `SkipMap` in `benches/benches/memtable.rs` by about
 //! 2x for inserts and lookups on this machine (see the bench for the
 //! figures). Keys are whole internal keys, so one user key's versions sit
@@ -41,7 +42,7 @@ pub(crate) enum Lookup {
 }
 
 /// Per-entry overhead counted towards the memtable's size, roughly the
-/// skiplist node and allocation headers.
+/// B-tree slot and the two allocations' headers.
 const ENTRY_OVERHEAD_BYTES: usize = 64;
 
 #[derive(Debug)]
