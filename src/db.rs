@@ -44,7 +44,8 @@ use crate::write::group_commit::WriteQueue;
 /// ```
 pub struct Db {
     engine: Arc<Engine>,
-    flusher: Option<JoinHandle<()>>,
+    /// The flush thread and the compaction thread.
+    background: Vec<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for Db {
@@ -96,15 +97,24 @@ impl Db {
             log: Mutex::new(opened.log),
             report: opened.report,
         });
-        let background = Arc::clone(&engine);
-        let flusher = std::thread::Builder::new()
-            .name("strata-flush".to_owned())
-            .spawn(move || background.flush_loop())
-            .map_err(|source| Error::io(&engine.directory, "start the flush thread for", source))?;
-        Ok(Db {
+        let mut db = Db {
             engine,
-            flusher: Some(flusher),
-        })
+            background: Vec::new(),
+        };
+        type Work = fn(&Engine);
+        let threads: [(&str, Work); 2] = [
+            ("strata-flush", Engine::flush_loop),
+            ("strata-compaction", Engine::compaction_loop),
+        ];
+        for (name, work) in threads {
+            let engine = Arc::clone(&db.engine);
+            let handle = std::thread::Builder::new()
+                .name(name.to_owned())
+                .spawn(move || work(&engine))
+                .map_err(|source| Error::io(&db.engine.directory, "start a thread for", source))?;
+            db.background.push(handle);
+        }
+        Ok(db)
     }
 
     /// What recovery would do to the database in `path` under
@@ -216,9 +226,46 @@ impl Db {
     }
 
     /// Writes the current memtable to a table and waits until every full
-    /// memtable is flushed.
+    /// memtable is flushed and the compactions that made necessary are
+    /// done.
     pub fn flush(&self) -> Result<()> {
         self.engine.flush()
+    }
+
+    /// Compacts every table holding keys in `range` down to the deepest
+    /// level that holds data, dropping the versions no snapshot can see and
+    /// deletions with nothing beneath (RocksDB's `compact_range`). Unflushed
+    /// writes stay in the memtable; call [`Db::flush`] first to include
+    /// them.
+    ///
+    /// ```
+    /// use strata::{Db, Options};
+    ///
+    /// let directory = tempfile::tempdir()?;
+    /// let db = Db::open(directory.path(), Options::default())?;
+    /// db.put(b"a", b"1")?;
+    /// db.delete(b"a")?;
+    /// db.flush()?;
+    /// db.compact_range::<&[u8], _>(..)?;
+    /// assert_eq!(db.get(b"a")?, None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn compact_range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Result<()> {
+        let smallest = match range.start_bound() {
+            Bound::Included(key) | Bound::Excluded(key) => key.as_ref().to_vec(),
+            Bound::Unbounded => Vec::new(),
+        };
+        let largest = match range.end_bound() {
+            Bound::Included(key) | Bound::Excluded(key) => Some(key.as_ref().to_vec()),
+            Bound::Unbounded => None,
+        };
+        self.engine.compact_range(&smallest, largest.as_deref())
+    }
+
+    /// Waits until the background threads are idle: no memtable waiting for
+    /// its flush, no compaction running or needed.
+    pub fn wait_for_background_idle(&self) -> Result<()> {
+        self.engine.wait_for_background_idle()
     }
 
     /// The directory of the database.
@@ -264,8 +311,8 @@ impl Drop for Db {
             state.shutting_down = true;
             self.engine.state_changed.notify_all();
         }
-        if let Some(flusher) = self.flusher.take() {
-            let _ = flusher.join();
+        for thread in self.background.drain(..) {
+            let _ = thread.join();
         }
         // Make unsynced writes durable on an orderly close. A failure here has
         // no caller to report to; the next open's recovery handles the tail.

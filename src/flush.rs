@@ -14,8 +14,8 @@ use crate::version::filename;
 
 impl Engine {
     /// Switches out the current memtable (if it holds anything) and waits
-    /// until every full memtable is flushed and any compaction it started
-    /// is done.
+    /// until every full memtable is flushed and the compactions that made
+    /// necessary are done.
     pub(crate) fn flush(&self) -> Result<()> {
         self.exclusively(|| {
             let mut state = self.state.lock();
@@ -23,16 +23,14 @@ impl Engine {
             if !state.mem.is_empty() {
                 self.switch_memtable(&mut state)?;
             }
-            while (!state.immutable.is_empty() || state.compacting) && state.poisoned.is_none() {
-                self.state_changed.wait(&mut state);
-            }
-            state.check_healthy()
-        })
+            Ok(())
+        })?;
+        self.wait_for_background_idle()
     }
 
-    /// The background thread's loop: flush the oldest full memtable, then
-    /// compact if that made enough tables; stop at shutdown or on failure
-    /// (which poisons the database).
+    /// The flush thread's loop: flush the oldest full memtable; stop at
+    /// shutdown or on failure (which poisons the database). Compaction runs
+    /// on its own thread, so a flush never waits behind it.
     pub(crate) fn flush_loop(&self) {
         loop {
             let (full, number) = {
@@ -47,10 +45,7 @@ impl Engine {
                 state.version.next_file_number += 1;
                 (Arc::clone(&state.immutable[0]), number)
             };
-            let flushed = self
-                .flush_one(&full, number)
-                .and_then(|()| self.maybe_compact());
-            if let Err(error) = flushed {
+            if let Err(error) = self.flush_one(&full, number) {
                 self.poison(&error);
                 return;
             }
@@ -80,12 +75,9 @@ impl Engine {
             ..VersionEdit::default()
         };
         self.append_edit(&mut state, &edit)?;
-        let mut tables = state.tables.as_ref().clone();
-        tables.push(handle);
-        state.tables = Arc::new(tables);
+        state.replace_tables(&[], vec![handle], self.options.num_levels);
         state.immutable.remove(0);
-        // Decided here, with the flush, so that `Db::flush` waits for it.
-        state.compacting = state.tables.len() >= self.options.level0_compaction_trigger.max(2);
+        // Wakes the compaction thread and stalled writers.
         self.state_changed.notify_all();
         drop(state);
         // The flushed log is obsolete now that the MANIFEST says so.

@@ -35,6 +35,7 @@ mod error;
 mod flush;
 pub mod fs;
 mod key;
+mod levels;
 mod memtable;
 mod options;
 mod read;

@@ -32,10 +32,28 @@ pub struct Options {
     pub bloom_bits_per_key: usize,
     /// How many full memtables may wait for their flush before writes stall.
     pub max_immutable_memtables: usize,
-    /// When this many level-0 tables exist, they are merged into one.
+    /// When this many level-0 tables exist, they are compacted into level 1
+    /// (RocksDB's `level0_file_num_compaction_trigger`).
     pub level0_compaction_trigger: usize,
     /// Bytes of table data blocks kept in memory, shared by all tables.
     pub block_cache_size: usize,
+    /// With this many level-0 tables, each write is delayed by a
+    /// millisecond so compaction can catch up (RocksDB's
+    /// `level0_slowdown_writes_trigger`).
+    pub level0_slowdown_writes_trigger: usize,
+    /// With this many level-0 tables, writes wait until compaction brings
+    /// the count down (RocksDB's `level0_stop_writes_trigger`).
+    pub level0_stop_writes_trigger: usize,
+    /// Target size of level 1 in bytes; each deeper level is
+    /// `max_bytes_for_level_multiplier` times larger.
+    pub max_bytes_for_level_base: u64,
+    /// Growth factor between levels.
+    pub max_bytes_for_level_multiplier: u64,
+    /// Compaction output tables are cut at about this size, at a user-key
+    /// boundary (RocksDB's `target_file_size_base`).
+    pub target_file_size_base: u64,
+    /// Number of levels, level 0 included.
+    pub num_levels: usize,
 }
 
 impl Default for Options {
@@ -48,8 +66,14 @@ impl Default for Options {
             table_block_size: 4096,
             bloom_bits_per_key: 10,
             max_immutable_memtables: 2,
-            level0_compaction_trigger: 8,
+            level0_compaction_trigger: 4,
             block_cache_size: 8 << 20,
+            level0_slowdown_writes_trigger: 20,
+            level0_stop_writes_trigger: 36,
+            max_bytes_for_level_base: 256 << 20,
+            max_bytes_for_level_multiplier: 10,
+            target_file_size_base: 64 << 20,
+            num_levels: 7,
         }
     }
 }

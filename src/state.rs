@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
+use crate::levels::Levels;
 use crate::memtable::MemTable;
 use crate::table::TableHandle;
 use crate::version::{LogWriter, VersionState};
@@ -20,16 +21,16 @@ pub(crate) struct Sources {
     pub(crate) mem: Arc<MemTable>,
     /// Full memtables waiting for their flush, oldest first.
     pub(crate) immutable: Vec<Arc<MemTable>>,
-    /// The tables, oldest first.
-    pub(crate) tables: Arc<Vec<Arc<TableHandle>>>,
+    /// The tables by level.
+    pub(crate) tables: Arc<Levels>,
 }
 
 pub(crate) struct State {
     pub(crate) mem: Arc<MemTable>,
     /// Full memtables waiting for their flush, oldest first.
     pub(crate) immutable: Vec<Arc<MemTable>>,
-    /// Open tables, in the order of `version.tables`.
-    pub(crate) tables: Arc<Vec<Arc<TableHandle>>>,
+    /// Open tables by level, as `version.tables` lists them.
+    pub(crate) tables: Arc<Levels>,
     /// The live files, as the MANIFEST records them.
     pub(crate) version: VersionState,
     /// The MANIFEST, open for appending edits, and its number.
@@ -40,8 +41,13 @@ pub(crate) struct State {
     /// The first failure that left files in an unknown state.
     pub(crate) poisoned: Option<Error>,
     pub(crate) shutting_down: bool,
-    /// The flush thread is merging tables (see `Engine::maybe_compact`).
+    /// The background thread runs a compaction (see `compaction/`).
     pub(crate) compacting: bool,
+    /// `Db::compact_range` runs; the background thread holds off.
+    pub(crate) manual_compaction: bool,
+    /// Per level, the largest user key its last compaction took, so the
+    /// level's tables take turns.
+    pub(crate) compact_pointers: Vec<Vec<u8>>,
 }
 
 impl State {
@@ -51,6 +57,22 @@ impl State {
             immutable: self.immutable.clone(),
             tables: Arc::clone(&self.tables),
         }
+    }
+
+    /// Installs a new set of tables: the current ones without `removed`,
+    /// plus `added`. Readers holding the old set keep it.
+    pub(crate) fn replace_tables(
+        &mut self,
+        removed: &[u64],
+        added: Vec<Arc<TableHandle>>,
+        num_levels: usize,
+    ) {
+        let kept = self
+            .tables
+            .all()
+            .filter(|table| !removed.contains(&table.meta().number))
+            .cloned();
+        self.tables = Arc::new(Levels::new(kept.chain(added), num_levels));
     }
 
     /// `Err(Poisoned)` once a failure poisoned the database.

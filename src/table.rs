@@ -10,6 +10,7 @@ use strata_sstable::{BlockCache, ReadAt, Table, TableBuilder, TableIterator, Tab
 
 use crate::error::{Error, Result};
 use crate::fs::{FileSystem, ReadableFile, WritableFile};
+use crate::key;
 use crate::memtable::{Lookup, MemTable};
 use crate::options::Options;
 use crate::version::TableMeta;
@@ -31,6 +32,10 @@ impl ReadAt for FileSource {
 /// An open table.
 pub(crate) struct TableHandle {
     table: Table,
+    meta: TableMeta,
+    /// User keys of the first and last entry.
+    smallest_user_key: Vec<u8>,
+    largest_user_key: Vec<u8>,
 }
 
 impl TableHandle {
@@ -58,7 +63,50 @@ impl TableHandle {
                 ),
             });
         }
-        Ok(TableHandle { table })
+        let user_key = |internal: &[u8]| {
+            key::decode(internal)
+                .map(|(user_key, _, _)| user_key.to_vec())
+                .unwrap_or_default()
+        };
+        Ok(TableHandle {
+            table,
+            smallest_user_key: user_key(&meta.smallest),
+            largest_user_key: user_key(&meta.largest),
+            meta: meta.clone(),
+        })
+    }
+
+    /// The same open table recorded at another level (a trivial move).
+    pub(crate) fn at_level(&self, level: u32) -> TableHandle {
+        TableHandle {
+            table: self.table.clone(),
+            meta: TableMeta {
+                level,
+                ..self.meta.clone()
+            },
+            smallest_user_key: self.smallest_user_key.clone(),
+            largest_user_key: self.largest_user_key.clone(),
+        }
+    }
+
+    /// What the MANIFEST records of the table.
+    pub(crate) fn meta(&self) -> &TableMeta {
+        &self.meta
+    }
+
+    /// The smallest user key in the table.
+    pub(crate) fn smallest_user_key(&self) -> &[u8] {
+        &self.smallest_user_key
+    }
+
+    /// The largest user key in the table.
+    pub(crate) fn largest_user_key(&self) -> &[u8] {
+        &self.largest_user_key
+    }
+
+    /// Whether the table's user keys overlap `smallest..=largest`.
+    pub(crate) fn overlaps(&self, smallest: &[u8], largest: &[u8]) -> bool {
+        self.smallest_user_key.as_slice() <= largest && smallest <= self.largest_user_key.as_slice()
     }
 
     /// The newest version of `user_key` at or below `sequence`, if any.
@@ -114,10 +162,87 @@ impl TableEntries {
     }
 }
 
-pub(crate) type Builder = TableBuilder<BufWriter<Box<dyn WritableFile>>>;
+type Builder = TableBuilder<BufWriter<Box<dyn WritableFile>>>;
 
-/// Writes a memtable as table `number`, durably (file synced, directory
-/// synced), and describes it for the MANIFEST.
+/// A table being written: entries in internal-key order, then `finish`
+/// makes it durable (file synced, directory synced) and describes it.
+pub(crate) struct TableWriter {
+    builder: Builder,
+    path: std::path::PathBuf,
+    number: u64,
+    level: u32,
+}
+
+impl TableWriter {
+    pub(crate) fn create(
+        fs: &dyn FileSystem,
+        directory: &Path,
+        number: u64,
+        level: u32,
+        options: &Options,
+    ) -> Result<Self> {
+        let path = directory.join(filename::table(number));
+        let file = fs
+            .create(&path)
+            .map_err(|source| Error::io(&path, "create", source))?;
+        let table_options = TableOptions {
+            block_size_bytes: options.table_block_size,
+            bloom_bits_per_key: options.bloom_bits_per_key,
+            ..TableOptions::default()
+        };
+        Ok(TableWriter {
+            builder: TableBuilder::new(BufWriter::with_capacity(64 << 10, file), table_options),
+            path,
+            number,
+            level,
+        })
+    }
+
+    pub(crate) fn add(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
+        Ok(self.builder.add(key, value)?)
+    }
+
+    /// About how large the table would be if finished now.
+    pub(crate) fn size_estimate_bytes(&self) -> u64 {
+        self.builder.size_estimate_bytes()
+    }
+
+    /// Whether nothing was added.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.builder.entry_count() == 0
+    }
+
+    /// Finishes the table durably; `largest_sequence` is the largest
+    /// sequence of any entry added.
+    pub(crate) fn finish(
+        self,
+        fs: &dyn FileSystem,
+        directory: &Path,
+        largest_sequence: u64,
+    ) -> Result<TableMeta> {
+        let path = self.path;
+        let (writer, summary) = self.builder.finish()?;
+        let mut file = writer
+            .into_inner()
+            .map_err(|error| Error::io(&path, "write", error.into_error()))?;
+        file.flush()
+            .and_then(|()| file.sync())
+            .map_err(|source| Error::io(&path, "sync", source))?;
+        fs.sync_dir(directory)
+            .map_err(|source| Error::io(directory, "sync directory", source))?;
+        Ok(TableMeta {
+            number: self.number,
+            size: summary.file_size_bytes,
+            largest_sequence,
+            smallest: summary.smallest_key.unwrap_or_default(),
+            largest: summary.largest_key.unwrap_or_default(),
+            level: self.level,
+        })
+    }
+}
+
+/// Writes a memtable as level-0 table `number`, durably, and describes it
+/// for the MANIFEST.
 pub(crate) fn build(
     fs: &dyn FileSystem,
     directory: &Path,
@@ -125,52 +250,7 @@ pub(crate) fn build(
     mem: &MemTable,
     options: &Options,
 ) -> Result<TableMeta> {
-    write_table(
-        fs,
-        directory,
-        number,
-        options,
-        mem.largest_sequence(),
-        |builder| {
-            mem.for_each_entry(|key, value| builder.add(key, value))
-                .map_err(Error::from)
-        },
-    )
-}
-
-pub(crate) fn write_table(
-    fs: &dyn FileSystem,
-    directory: &Path,
-    number: u64,
-    options: &Options,
-    largest_sequence: u64,
-    fill: impl FnOnce(&mut Builder) -> Result<()>,
-) -> Result<TableMeta> {
-    let path = directory.join(filename::table(number));
-    let file = fs
-        .create(&path)
-        .map_err(|source| Error::io(&path, "create", source))?;
-    let table_options = TableOptions {
-        block_size_bytes: options.table_block_size,
-        bloom_bits_per_key: options.bloom_bits_per_key,
-        ..TableOptions::default()
-    };
-    let mut builder = TableBuilder::new(BufWriter::with_capacity(64 << 10, file), table_options);
-    fill(&mut builder)?;
-    let (writer, summary) = builder.finish()?;
-    let mut file = writer
-        .into_inner()
-        .map_err(|error| Error::io(&path, "write", error.into_error()))?;
-    file.flush()
-        .and_then(|()| file.sync())
-        .map_err(|source| Error::io(&path, "sync", source))?;
-    fs.sync_dir(directory)
-        .map_err(|source| Error::io(directory, "sync directory", source))?;
-    Ok(TableMeta {
-        number,
-        size: summary.file_size_bytes,
-        largest_sequence,
-        smallest: summary.smallest_key.unwrap_or_default(),
-        largest: summary.largest_key.unwrap_or_default(),
-    })
+    let mut writer = TableWriter::create(fs, directory, number, 0, options)?;
+    mem.for_each_entry(|key, value| writer.builder.add(key, value))?;
+    writer.finish(fs, directory, mem.largest_sequence())
 }

@@ -1,6 +1,6 @@
 //! Point reads: the newest version of a key at a sequence, looked up in the
-//! memtable, the immutable memtables newest first, then the tables newest
-//! first.
+//! memtable, the immutable memtables newest first, the level-0 tables newest
+//! first, then in each deeper level the one table whose range holds the key.
 
 use crate::engine::Engine;
 use crate::error::Result;
@@ -18,8 +18,21 @@ impl Engine {
             .chain(sources.immutable.iter().rev())
             .find_map(|table| table.get(key, sequence));
         if found.is_none() {
-            for table in sources.tables.iter().rev() {
+            for table in sources.tables.level(0).iter().rev() {
+                if !table.overlaps(key, key) {
+                    continue;
+                }
                 if let Some(lookup) = table.get(key, sequence)? {
+                    found = Some(lookup);
+                    break;
+                }
+            }
+        }
+        if found.is_none() {
+            for level in 1..sources.tables.count() {
+                if let Some(table) = sources.tables.find(level, key)
+                    && let Some(lookup) = table.get(key, sequence)?
+                {
                     found = Some(lookup);
                     break;
                 }

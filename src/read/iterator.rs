@@ -10,6 +10,7 @@ use std::sync::Arc;
 use crate::error::{Error, Result};
 use crate::key::{self, Kind, MAX_SEQUENCE, SEEK_KIND};
 use crate::memtable::MemTable;
+use crate::read::level_entries::LevelEntries;
 use crate::state::Sources;
 use crate::table::TableEntries;
 
@@ -26,6 +27,7 @@ enum Source {
         exhausted: bool,
     },
     Table(TableEntries),
+    Level(LevelEntries),
 }
 
 impl Source {
@@ -51,6 +53,7 @@ impl Source {
                 buffer.pop_front().map(Ok)
             }
             Source::Table(entries) => entries.next(),
+            Source::Level(entries) => entries.next(),
         }
     }
 }
@@ -136,10 +139,16 @@ impl DbIterator {
             .collect();
         sources.extend(
             tables
+                .level(0)
                 .iter()
                 .rev()
                 .map(|table| Source::Table(table.entries_from(seek_key.as_deref()))),
         );
+        sources.extend((1..tables.count()).filter_map(|level| {
+            let level = tables.level(level);
+            (!level.is_empty())
+                .then(|| Source::Level(LevelEntries::new(level, seek_key.as_deref())))
+        }));
         DbIterator {
             sources,
             heap: BinaryHeap::new(),

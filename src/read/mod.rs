@@ -3,4 +3,5 @@
 
 pub(crate) mod get;
 pub(crate) mod iterator;
+pub(crate) mod level_entries;
 pub(crate) mod snapshot;

@@ -16,6 +16,7 @@ use super::report::RecoveryReport;
 use crate::directory::{remove_obsolete, sync_dir};
 use crate::error::{Error, Result};
 use crate::fs::FileSystem;
+use crate::levels::Levels;
 use crate::memtable::MemTable;
 use crate::options::Options;
 use crate::state::State;
@@ -100,6 +101,7 @@ pub(crate) fn apply(
         .iter()
         .map(|meta| TableHandle::open(fs, directory, meta, cache).map(Arc::new))
         .collect::<Result<Vec<_>>>()?;
+    let tables = Levels::new(tables, options.num_levels);
     Ok(Opened {
         state: State {
             mem: Arc::new(MemTable::new(log_number)),
@@ -112,6 +114,8 @@ pub(crate) fn apply(
             poisoned: None,
             shutting_down: false,
             compacting: false,
+            manual_compaction: false,
+            compact_pointers: Vec::new(),
         },
         log: LiveLog {
             writer: log,

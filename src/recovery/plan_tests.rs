@@ -35,6 +35,7 @@ fn state_with_table(largest_sequence: u64) -> VersionState {
             largest_sequence,
             smallest: Vec::new(),
             largest: Vec::new(),
+            level: 0,
         }],
         logs: [7].into_iter().collect(),
     }

@@ -13,6 +13,9 @@ pub(crate) struct TableMeta {
     /// Smallest and largest internal keys.
     pub(crate) smallest: Vec<u8>,
     pub(crate) largest: Vec<u8>,
+    /// The level the table belongs to (0: flushed memtables, which may
+    /// overlap; deeper levels hold tables with disjoint user-key ranges).
+    pub(crate) level: u32,
 }
 
 /// One change to the database's set of files.
@@ -35,6 +38,10 @@ const TAG_FLUSHED_SEQUENCE: u8 = 3;
 const TAG_NEW_TABLE: u8 = 4;
 const TAG_DELETED_TABLE: u8 = 5;
 const TAG_NEW_LOG: u8 = 6;
+const TAG_NEW_TABLE_AT_LEVEL: u8 = 7;
+
+/// Levels past this are not plausible: a corruption.
+pub(crate) const MAX_LEVELS: u32 = 64;
 
 /// File numbers and sequences above this are not plausible: a corruption.
 /// (Sequences have 56 bits; file numbers are held to the same bound so that
@@ -64,7 +71,8 @@ impl VersionEdit {
             put(TAG_NEW_LOG, *number);
         }
         for table in &self.new_tables {
-            bytes.push(TAG_NEW_TABLE);
+            bytes.push(TAG_NEW_TABLE_AT_LEVEL);
+            bytes.extend_from_slice(&table.level.to_le_bytes());
             for value in [table.number, table.size, table.largest_sequence] {
                 bytes.extend_from_slice(&value.to_le_bytes());
             }
@@ -115,7 +123,21 @@ impl VersionEdit {
                 TAG_FLUSHED_SEQUENCE => edit.flushed_sequence = Some(u64_at(&mut at)?),
                 TAG_DELETED_TABLE => edit.deleted_tables.push(u64_at(&mut at)?),
                 TAG_NEW_LOG => edit.new_logs.push(u64_at(&mut at)?),
-                TAG_NEW_TABLE => {
+                TAG_NEW_TABLE | TAG_NEW_TABLE_AT_LEVEL => {
+                    let level = if tag == TAG_NEW_TABLE_AT_LEVEL {
+                        let start = at;
+                        let chunk = bytes
+                            .get(start..start + 4)
+                            .ok_or((start, "edit ends inside a level".to_owned()))?;
+                        at += 4;
+                        let level = u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
+                        if level >= MAX_LEVELS {
+                            return Err((start, format!("level {level} is out of range")));
+                        }
+                        level
+                    } else {
+                        0
+                    };
                     let number = u64_at(&mut at)?;
                     let size = u64_at(&mut at)?;
                     let largest_sequence = u64_at(&mut at)?;
@@ -127,6 +149,7 @@ impl VersionEdit {
                         largest_sequence,
                         smallest,
                         largest,
+                        level,
                     });
                 }
                 other => return Err((at - 1, format!("unknown version edit tag {other}"))),
@@ -203,6 +226,7 @@ mod tests {
                 largest_sequence: 120,
                 smallest: b"a\0\0\0\0\0\0\0\0".to_vec(),
                 largest: b"z\0\0\0\0\0\0\0\0".to_vec(),
+                level: 2,
             }],
             deleted_tables: vec![2],
             new_logs: vec![6],

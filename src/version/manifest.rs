@@ -274,6 +274,7 @@ mod tests {
                 largest_sequence: 120,
                 smallest: b"a\0\0\0\0\0\0\0\0".to_vec(),
                 largest: b"z\0\0\0\0\0\0\0\0".to_vec(),
+                level: 2,
             }],
             deleted_tables: vec![2],
             new_logs: vec![6],

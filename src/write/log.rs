@@ -24,10 +24,25 @@ pub(crate) struct LiveLog {
 
 impl Engine {
     /// Switches to a new memtable and log when the current one is full,
-    /// stalling while too many full memtables wait for their flush.
+    /// stalling while too many full memtables wait for their flush or too
+    /// many level-0 tables wait for compaction (RocksDB's stop trigger), and
+    /// slowing each write down by a millisecond past the slowdown trigger.
     pub(crate) fn make_room(&self, state: &mut MutexGuard<'_, State>) -> Result<()> {
+        let mut delayed = false;
         loop {
             state.check_healthy()?;
+            let level0 = state.tables.level(0).len();
+            if level0 >= self.options.level0_stop_writes_trigger.max(1) {
+                self.state_changed.wait(state);
+                continue;
+            }
+            if !delayed && level0 >= self.options.level0_slowdown_writes_trigger.max(1) {
+                delayed = true;
+                MutexGuard::unlocked(state, || {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                });
+                continue;
+            }
             if state.mem.approximate_bytes() < self.options.write_buffer_size {
                 return Ok(());
             }

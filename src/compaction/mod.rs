@@ -1,0 +1,207 @@
+//! Compaction (leveled, LevelDB/RocksDB style) on its own background
+//! thread, so memtable flushes never wait behind it: `pick.rs` chooses what
+//! to compact, `merge.rs` writes the merged tables, and this file installs
+//! the result with one MANIFEST edit and removes the inputs.
+//!
+//! Crash safety: output tables are durable before the MANIFEST names them;
+//! inputs are removed only after. A crash in between leaves orphans that the
+//! next open removes as obsolete.
+
+mod merge;
+pub(crate) mod pick;
+
+use std::sync::Arc;
+
+use merge::{MergeContext, merge};
+use pick::Compaction;
+
+use crate::directory::remove_files;
+use crate::engine::Engine;
+use crate::error::Result;
+use crate::levels::Levels;
+use crate::table::TableHandle;
+use crate::version::VersionEdit;
+use crate::version::filename;
+
+impl Engine {
+    /// The compaction thread: waits until some level needs compacting, runs
+    /// one compaction at a time, stops at shutdown or on failure (which
+    /// poisons the database).
+    pub(crate) fn compaction_loop(&self) {
+        loop {
+            let (compaction, levels) = {
+                let mut state = self.state.lock();
+                loop {
+                    if state.shutting_down || state.poisoned.is_some() {
+                        return;
+                    }
+                    if !state.manual_compaction
+                        && let Some(compaction) =
+                            pick::pick(&state.tables, &self.options, &state.compact_pointers)
+                    {
+                        state.compacting = true;
+                        break (compaction, Arc::clone(&state.tables));
+                    }
+                    self.state_changed.wait(&mut state);
+                }
+            };
+            let result = self.run_compaction(&compaction, &levels);
+            let mut state = self.state.lock();
+            state.compacting = false;
+            if let Err(error) = &result {
+                state.poison(error);
+            }
+            self.state_changed.notify_all();
+            if result.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// Runs one compaction and installs its result.
+    pub(crate) fn run_compaction(&self, compaction: &Compaction, levels: &Levels) -> Result<()> {
+        let output_level = u32::try_from(compaction.output_level()).unwrap_or(u32::MAX);
+        let removed = compaction.input_numbers();
+        if compaction.is_trivial_move() {
+            let moved: Vec<Arc<TableHandle>> = compaction
+                .inputs
+                .iter()
+                .map(|table| Arc::new(table.at_level(output_level)))
+                .collect();
+            let edit = VersionEdit {
+                deleted_tables: removed.clone(),
+                new_tables: moved.iter().map(|table| table.meta().clone()).collect(),
+                ..VersionEdit::default()
+            };
+            let mut state = self.state.lock();
+            self.append_edit(&mut state, &edit)?;
+            state.replace_tables(&removed, moved, self.options.num_levels);
+            self.remember_progress(&mut state.compact_pointers, compaction);
+            self.state_changed.notify_all();
+            return Ok(());
+        }
+
+        let fs = self.fs.as_ref();
+        let smallest_snapshot = self.snapshots.smallest(|| self.visible());
+        let mut new_file_number = || {
+            let mut state = self.state.lock();
+            let number = state.version.next_file_number;
+            state.version.next_file_number += 1;
+            number
+        };
+        let outputs = merge(
+            compaction,
+            MergeContext {
+                fs,
+                directory: &self.directory,
+                options: &self.options,
+                levels,
+                smallest_snapshot,
+                new_file_number: &mut new_file_number,
+            },
+        )?;
+        let handles = outputs
+            .iter()
+            .map(|meta| {
+                TableHandle::open(fs, &self.directory, meta, &self.block_cache).map(Arc::new)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        {
+            let mut state = self.state.lock();
+            let next_file_number = state.version.next_file_number;
+            let edit = VersionEdit {
+                next_file_number: Some(next_file_number),
+                new_tables: outputs,
+                deleted_tables: removed.clone(),
+                ..VersionEdit::default()
+            };
+            self.append_edit(&mut state, &edit)?;
+            state.replace_tables(&removed, handles, self.options.num_levels);
+            self.remember_progress(&mut state.compact_pointers, compaction);
+            self.state_changed.notify_all();
+        }
+        // Readers that still hold an input keep it open; the files go now.
+        let names: Vec<String> = removed
+            .iter()
+            .map(|&number| filename::table(number))
+            .collect();
+        remove_files(fs, &self.directory, &names)
+    }
+
+    fn remember_progress(&self, pointers: &mut Vec<Vec<u8>>, compaction: &Compaction) {
+        if pointers.len() <= compaction.level {
+            pointers.resize(compaction.level + 1, Vec::new());
+        }
+        pointers[compaction.level] = compaction.key_range().1;
+    }
+
+    /// Compacts every table overlapping `smallest..=largest` (user keys;
+    /// `None`: no upper bound)
+    /// down, level by level, to the last level that holds data, so that
+    /// what no reader can see any more is dropped there. Waits for a
+    /// running background compaction first and holds the background thread
+    /// off meanwhile.
+    pub(crate) fn compact_range(&self, smallest: &[u8], largest: Option<&[u8]>) -> Result<()> {
+        {
+            let mut state = self.state.lock();
+            while state.compacting || state.manual_compaction {
+                state.check_healthy()?;
+                self.state_changed.wait(&mut state);
+            }
+            state.check_healthy()?;
+            state.manual_compaction = true;
+        }
+        let result = (|| {
+            let deepest = {
+                let state = self.state.lock();
+                (0..state.tables.count())
+                    .rev()
+                    .find(|&level| !state.tables.level(level).is_empty())
+                    .unwrap_or(0)
+            };
+            for level in 0..deepest.max(1) {
+                let levels = Arc::clone(&self.state.lock().tables);
+                if level + 1 >= levels.count() {
+                    break;
+                }
+                let largest = match largest {
+                    Some(largest) => largest.to_vec(),
+                    None => levels
+                        .all()
+                        .map(|table| table.largest_user_key())
+                        .max()
+                        .unwrap_or_default()
+                        .to_vec(),
+                };
+                if let Some(compaction) = pick::for_range(&levels, level, smallest, &largest) {
+                    self.run_compaction(&compaction, &levels)?;
+                }
+            }
+            Ok(())
+        })();
+        let mut state = self.state.lock();
+        state.manual_compaction = false;
+        if let Err(error) = &result {
+            state.poison(error);
+        }
+        self.state_changed.notify_all();
+        result
+    }
+
+    /// Waits until no memtable waits for its flush, no compaction runs and
+    /// no level needs one.
+    pub(crate) fn wait_for_background_idle(&self) -> Result<()> {
+        let mut state = self.state.lock();
+        loop {
+            state.check_healthy()?;
+            let busy = !state.immutable.is_empty()
+                || state.compacting
+                || state.manual_compaction
+                || pick::pick(&state.tables, &self.options, &state.compact_pointers).is_some();
+            if !busy {
+                return Ok(());
+            }
+            self.state_changed.wait(&mut state);
+        }
+    }
+}
