@@ -21,6 +21,7 @@ use crate::read::snapshot::{Snapshot, SnapshotList};
 use crate::recovery::RecoveryReport;
 use crate::recovery::{apply, plan};
 use crate::state::Sources;
+use crate::stats::{Counters, LevelSummary, Stats};
 use crate::version::filename;
 use crate::write::batch::WriteBatch;
 use crate::write::group_commit::WriteQueue;
@@ -96,6 +97,7 @@ impl Db {
             state_changed: Condvar::new(),
             log: Mutex::new(opened.log),
             report: opened.report,
+            counters: Counters::default(),
         });
         let mut db = Db {
             engine,
@@ -260,6 +262,25 @@ impl Db {
             Bound::Unbounded => None,
         };
         self.engine.compact_range(&smallest, largest.as_deref())
+    }
+
+    /// Counters of what the engine did since open.
+    #[must_use]
+    pub fn stats(&self) -> Stats {
+        self.engine.counters.snapshot()
+    }
+
+    /// The tables per level right now.
+    #[must_use]
+    pub fn levels(&self) -> Vec<LevelSummary> {
+        let tables = Arc::clone(&self.engine.state.lock().tables);
+        (0..tables.count())
+            .map(|level| LevelSummary {
+                level,
+                tables: tables.level(level).len(),
+                bytes: tables.level_bytes(level),
+            })
+            .collect()
     }
 
     /// Waits until the background threads are idle: no memtable waiting for

@@ -17,6 +17,7 @@ use crate::options::Options;
 use crate::read::snapshot::SnapshotList;
 use crate::recovery::RecoveryReport;
 use crate::state::State;
+use crate::stats::Counters;
 use crate::version::VersionEdit;
 use crate::version::filename;
 use crate::write::group_commit::WriteQueue;
@@ -38,6 +39,7 @@ pub(crate) struct Engine {
     /// Data blocks of all tables, shared.
     pub(crate) block_cache: Arc<BlockCache>,
     pub(crate) report: RecoveryReport,
+    pub(crate) counters: Counters,
 }
 
 impl Engine {

@@ -8,6 +8,7 @@ use crate::directory::remove_files;
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::memtable::MemTable;
+use crate::stats::Counters;
 use crate::table::{self, TableHandle};
 use crate::version::VersionEdit;
 use crate::version::filename;
@@ -55,6 +56,8 @@ impl Engine {
     fn flush_one(&self, full: &MemTable, number: u64) -> Result<()> {
         let fs = self.fs.as_ref();
         let meta = table::build(fs, &self.directory, number, full, &self.options)?;
+        Counters::add(&self.counters.flushes, 1);
+        Counters::add(&self.counters.flush_bytes, meta.size);
         let handle = Arc::new(TableHandle::open(
             fs,
             &self.directory,

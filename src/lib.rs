@@ -41,6 +41,7 @@ mod options;
 mod read;
 mod recovery;
 mod state;
+mod stats;
 mod table;
 mod version;
 mod write;
@@ -53,6 +54,7 @@ pub use read::snapshot::Snapshot;
 pub use recovery::{
     DropReason, DroppedRegion, LogSetOptions, LogSetRecovery, RecoveryReport, recover_log_set,
 };
+pub use stats::{LevelSummary, Stats};
 pub use strata_wal::{
     Checksum, LogEnd, LogReport, ParseRecoveryModeError, ProblemKind, RecoveryMode, ReplayedBatch,
 };

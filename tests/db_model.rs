@@ -1,16 +1,20 @@
 //! The database against a `BTreeMap` model: random sequences of puts,
-//! deletes, batches, gets, range scans, snapshots, flushes and reopens
-//! (quickcheck), with tiny memtables so flushes and table reads happen.
+//! deletes, batches, gets, range scans, snapshots, iterators held open,
+//! flushes, manual compactions and reopens (quickcheck), with tiny memtables
+//! and tiny level sizes so flushes, leveled compactions, trivial moves and
+//! table reads at several levels all happen under the snapshots and
+//! iterators.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use quickcheck::{Arbitrary, Gen, QuickCheck, TestResult};
 use strata::fs::SimFs;
-use strata::{Db, Options, Snapshot, WriteBatch, WriteOptions};
+use strata::{Db, DbIterator, Options, Snapshot, WriteBatch, WriteOptions};
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -22,13 +26,16 @@ enum Op {
     TakeSnapshot,
     ReadSnapshot(u8, u8),
     Flush,
+    CompactRange(u8, u8),
+    StartIterator,
+    FinishIterator(u8),
     Reopen,
 }
 
 impl Arbitrary for Op {
     fn arbitrary(g: &mut Gen) -> Self {
         let key = |g: &mut Gen| u8::arbitrary(g) % 24;
-        match u8::arbitrary(g) % 20 {
+        match u8::arbitrary(g) % 24 {
             0..=6 => Op::Put(key(g), u8::arbitrary(g)),
             7..=8 => Op::Delete(key(g)),
             9..=10 => {
@@ -44,6 +51,9 @@ impl Arbitrary for Op {
             15 => Op::TakeSnapshot,
             16 => Op::ReadSnapshot(u8::arbitrary(g), key(g)),
             17..=18 => Op::Flush,
+            19 => Op::CompactRange(key(g), key(g)),
+            20 => Op::StartIterator,
+            21..=22 => Op::FinishIterator(u8::arbitrary(g)),
             _ => Op::Reopen,
         }
     }
@@ -61,11 +71,30 @@ fn options() -> Options {
     Options {
         write_buffer_size: 512,
         level0_compaction_trigger: 3,
+        max_bytes_for_level_base: 1024,
+        max_bytes_for_level_multiplier: 2,
+        target_file_size_base: 512,
+        num_levels: 4,
         ..Options::default()
     }
 }
 
 type Model = BTreeMap<Vec<u8>, Vec<u8>>;
+
+/// The deepest level that held a table, and the compactions and trivial
+/// moves seen, over all runs: the model test must reach them to mean much.
+static DEEPEST_LEVEL: AtomicUsize = AtomicUsize::new(0);
+static COMPACTIONS: AtomicU64 = AtomicU64::new(0);
+static TRIVIAL_MOVES: AtomicU64 = AtomicU64::new(0);
+
+fn note_shape(db: &Db) {
+    if let Some(deepest) = db.levels().iter().rev().find(|level| level.tables > 0) {
+        DEEPEST_LEVEL.fetch_max(deepest.level, Ordering::Relaxed);
+    }
+    let stats = db.stats();
+    COMPACTIONS.fetch_add(stats.compactions, Ordering::Relaxed);
+    TRIVIAL_MOVES.fetch_add(stats.trivial_moves, Ordering::Relaxed);
+}
 
 fn run(ops: Vec<Op>) -> TestResult {
     let fs = SimFs::new();
@@ -74,6 +103,7 @@ fn run(ops: Vec<Op>) -> TestResult {
     let mut db = open();
     let mut model = Model::new();
     let mut snapshots: Vec<(Snapshot, Model)> = Vec::new();
+    let mut iterators: Vec<(DbIterator, Model)> = Vec::new();
     for op in ops {
         match op {
             Op::Put(key, value) => {
@@ -140,13 +170,38 @@ fn run(ops: Vec<Op>) -> TestResult {
                 }
             }
             Op::Flush => db.flush().unwrap(),
+            Op::CompactRange(from, to) => {
+                let (low, high) = (from.min(to), from.max(to));
+                db.compact_range(key_bytes(low)..=key_bytes(high)).unwrap();
+            }
+            Op::StartIterator => iterators.push((db.iter(), model.clone())),
+            Op::FinishIterator(which) => {
+                if !iterators.is_empty() {
+                    let index = usize::from(which) % iterators.len();
+                    let (iterator, then) = iterators.swap_remove(index);
+                    let all: Model = iterator.collect::<Result<_, _>>().unwrap();
+                    if all != then {
+                        return TestResult::error("an iterator held across changes differs");
+                    }
+                }
+            }
             Op::Reopen => {
+                note_shape(&db);
+                // Snapshots and iterators do not outlive the handle.
+                snapshots.clear();
+                iterators.clear();
                 drop(db);
                 db = open();
-                snapshots.clear(); // snapshots do not outlive the handle
             }
         }
     }
+    for (iterator, then) in iterators {
+        let all: Model = iterator.collect::<Result<_, _>>().unwrap();
+        if all != then {
+            return TestResult::error("an iterator held to the end differs");
+        }
+    }
+    note_shape(&db);
     let all: Model = db.iter().collect::<Result<_, _>>().unwrap();
     TestResult::from_bool(all == model)
 }
@@ -156,4 +211,13 @@ fn database_behaves_like_a_btreemap() {
     QuickCheck::new()
         .tests(300)
         .quickcheck(run as fn(Vec<Op>) -> TestResult);
+    let deepest = DEEPEST_LEVEL.load(Ordering::Relaxed);
+    let compactions = COMPACTIONS.load(Ordering::Relaxed);
+    let moves = TRIVIAL_MOVES.load(Ordering::Relaxed);
+    println!("deepest level {deepest}, {compactions} compactions, {moves} trivial moves");
+    assert!(deepest >= 2, "no table reached level 2");
+    assert!(
+        compactions > 0 && moves > 0,
+        "{compactions} compactions, {moves} moves"
+    );
 }

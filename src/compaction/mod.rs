@@ -19,6 +19,7 @@ use crate::directory::remove_files;
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::levels::Levels;
+use crate::stats::Counters;
 use crate::table::TableHandle;
 use crate::version::VersionEdit;
 use crate::version::filename;
@@ -32,7 +33,12 @@ impl Engine {
             let (compaction, levels) = {
                 let mut state = self.state.lock();
                 loop {
-                    if state.shutting_down || state.poisoned.is_some() {
+                    // At shutdown, work is left for the next open, except a
+                    // pile of level-0 tables: a process that is opened and
+                    // closed often must not collect them without bound.
+                    let piled = state.tables.level(0).len()
+                        >= self.options.level0_slowdown_writes_trigger.max(1);
+                    if state.poisoned.is_some() || (state.shutting_down && !piled) {
                         return;
                     }
                     if !state.manual_compaction
@@ -41,6 +47,9 @@ impl Engine {
                     {
                         state.compacting = true;
                         break (compaction, Arc::clone(&state.tables));
+                    }
+                    if state.shutting_down {
+                        return;
                     }
                     self.state_changed.wait(&mut state);
                 }
@@ -62,7 +71,7 @@ impl Engine {
     pub(crate) fn run_compaction(&self, compaction: &Compaction, levels: &Levels) -> Result<()> {
         let output_level = u32::try_from(compaction.output_level()).unwrap_or(u32::MAX);
         let removed = compaction.input_numbers();
-        if compaction.is_trivial_move() {
+        if compaction.is_trivial_move(pick::small_table_bytes(&self.options)) {
             let moved: Vec<Arc<TableHandle>> = compaction
                 .inputs
                 .iter()
@@ -75,6 +84,7 @@ impl Engine {
             };
             let mut state = self.state.lock();
             self.append_edit(&mut state, &edit)?;
+            Counters::add(&self.counters.trivial_moves, 1);
             state.replace_tables(&removed, moved, self.options.num_levels);
             self.remember_progress(&mut state.compact_pointers, compaction);
             self.state_changed.notify_all();
@@ -100,6 +110,18 @@ impl Engine {
                 new_file_number: &mut new_file_number,
             },
         )?;
+        let read: u64 = compaction
+            .inputs
+            .iter()
+            .chain(&compaction.next_inputs)
+            .map(|table| table.meta().size)
+            .sum();
+        Counters::add(&self.counters.compactions, 1);
+        Counters::add(&self.counters.compaction_bytes_read, read);
+        Counters::add(
+            &self.counters.compaction_bytes_written,
+            outputs.iter().map(|meta| meta.size).sum(),
+        );
         let handles = outputs
             .iter()
             .map(|meta| {

@@ -33,10 +33,17 @@ impl Compaction {
     }
 
     /// Whether the inputs can move to the next level unchanged: nothing
-    /// there overlaps them and they do not overlap each other. A sequential
-    /// fill is never rewritten this way.
-    pub(crate) fn is_trivial_move(&self) -> bool {
-        if !self.next_inputs.is_empty() {
+    /// there overlaps them, they do not overlap each other, and none is
+    /// small (`small_table_bytes`): a sequential fill is never rewritten,
+    /// while tiny tables (a reopen's few recovered writes) are merged rather
+    /// than piled up one level down.
+    pub(crate) fn is_trivial_move(&self, small_table_bytes: u64) -> bool {
+        if !self.next_inputs.is_empty()
+            || self
+                .inputs
+                .iter()
+                .any(|table| table.meta().size < small_table_bytes)
+        {
             return false;
         }
         let mut ranges: Vec<(&[u8], &[u8])> = self
@@ -99,12 +106,17 @@ pub(crate) fn pick(levels: &Levels, options: &Options, pointers: &[Vec<u8>]) -> 
     if best < 1.0 {
         return None;
     }
-    Some(compaction_of(levels, level, pointers))
+    Some(compaction_of(levels, level, pointers, options))
 }
 
 /// The compaction of `level`: all of level 0, or the next table of a deeper
 /// level after its pointer; with the overlapping tables of the next level.
-fn compaction_of(levels: &Levels, level: usize, pointers: &[Vec<u8>]) -> Compaction {
+fn compaction_of(
+    levels: &Levels,
+    level: usize,
+    pointers: &[Vec<u8>],
+    options: &Options,
+) -> Compaction {
     let inputs: Vec<Arc<TableHandle>> = if level == 0 {
         levels.level(0).to_vec()
     } else {
@@ -117,12 +129,50 @@ fn compaction_of(levels: &Levels, level: usize, pointers: &[Vec<u8>]) -> Compact
         next.into_iter().cloned().collect()
     };
     let (smallest, largest) = key_range(&inputs);
-    let next_inputs = levels.overlapping(level + 1, &smallest, &largest);
+    let next_inputs = with_small_neighbours(levels, level + 1, &smallest, &largest, options);
     Compaction {
         level,
         inputs,
         next_inputs,
     }
+}
+
+/// The tables of `level` overlapping `smallest..=largest`, plus the table
+/// just before and just after them when it is small, so that small tables
+/// of a level (the tail of a compaction's output, a reopen's few writes)
+/// are merged into their neighbours instead of accumulating. The result is
+/// contiguous in the level, so the outputs overlap no table left there.
+fn with_small_neighbours(
+    levels: &Levels,
+    level: usize,
+    smallest: &[u8],
+    largest: &[u8],
+    options: &Options,
+) -> Vec<Arc<TableHandle>> {
+    let tables = levels.level(level);
+    let small = small_table_bytes(options);
+    let first = tables.partition_point(|table| table.largest_user_key() < smallest);
+    let mut end = first;
+    while end < tables.len() && tables[end].smallest_user_key() <= largest {
+        end += 1;
+    }
+    let start = if first > 0 && tables[first - 1].meta().size < small {
+        first - 1
+    } else {
+        first
+    };
+    if end < tables.len() && tables[end].meta().size < small {
+        end += 1;
+    }
+    tables[start..end].to_vec()
+}
+
+/// Tables below this size are merged rather than moved or left alone:
+/// a quarter of what a full memtable flush writes (or of the target table
+/// size, if smaller).
+pub(crate) fn small_table_bytes(options: &Options) -> u64 {
+    let write_buffer = u64::try_from(options.write_buffer_size).unwrap_or(u64::MAX);
+    write_buffer.min(options.target_file_size_base) / 4
 }
 
 /// The compaction of `level` restricted to tables overlapping

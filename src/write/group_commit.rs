@@ -12,6 +12,7 @@ use strata_wal::batch::BatchBuilder;
 use super::batch::{WriteBatch, apply_to_memtable};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
+use crate::stats::Counters;
 use crate::version::filename;
 
 /// A group of writes never grows past this many bytes of batches.
@@ -120,6 +121,12 @@ impl Engine {
                 self.poison(&error);
                 return Err(error);
             }
+        }
+        Counters::add(&self.counters.wal_bytes, payload.len() as u64);
+        Counters::add(&self.counters.write_groups, 1);
+        Counters::add(&self.counters.writes, group.len() as u64);
+        if sync {
+            Counters::add(&self.counters.wal_syncs, 1);
         }
         apply_to_memtable(&mem, &payload)?;
         let last = sequence + u64::from(merged.count()) - 1;

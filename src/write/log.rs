@@ -4,6 +4,7 @@
 //! memtable waits for the flush thread.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use parking_lot::MutexGuard;
 use strata_wal::{Writer, WriterOptions};
@@ -13,6 +14,7 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::memtable::MemTable;
 use crate::state::State;
+use crate::stats::Counters;
 use crate::version::filename;
 use crate::version::{LogWriter, VersionEdit};
 
@@ -33,21 +35,27 @@ impl Engine {
             state.check_healthy()?;
             let level0 = state.tables.level(0).len();
             if level0 >= self.options.level0_stop_writes_trigger.max(1) {
+                let started = Instant::now();
                 self.state_changed.wait(state);
+                Counters::add(&self.counters.stall_micros, micros(started));
                 continue;
             }
             if !delayed && level0 >= self.options.level0_slowdown_writes_trigger.max(1) {
                 delayed = true;
+                let started = Instant::now();
                 MutexGuard::unlocked(state, || {
                     std::thread::sleep(std::time::Duration::from_millis(1));
                 });
+                Counters::add(&self.counters.stall_micros, micros(started));
                 continue;
             }
             if state.mem.approximate_bytes() < self.options.write_buffer_size {
                 return Ok(());
             }
             if state.immutable.len() >= self.options.max_immutable_memtables.max(1) {
+                let started = Instant::now();
                 self.state_changed.wait(state);
+                Counters::add(&self.counters.stall_micros, micros(started));
                 continue;
             }
             self.switch_memtable(state)?;
@@ -94,4 +102,8 @@ impl Engine {
         self.state_changed.notify_all();
         Ok(())
     }
+}
+
+fn micros(started: Instant) -> u64 {
+    u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)
 }

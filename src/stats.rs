@@ -1,0 +1,83 @@
+//! Counters of what the engine did since open, read with [`crate::Db::stats`].
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The live counters, updated without locks.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) wal_bytes: AtomicU64,
+    pub(crate) wal_syncs: AtomicU64,
+    pub(crate) write_groups: AtomicU64,
+    pub(crate) writes: AtomicU64,
+    pub(crate) flushes: AtomicU64,
+    pub(crate) flush_bytes: AtomicU64,
+    pub(crate) compactions: AtomicU64,
+    pub(crate) trivial_moves: AtomicU64,
+    pub(crate) compaction_bytes_read: AtomicU64,
+    pub(crate) compaction_bytes_written: AtomicU64,
+    pub(crate) stall_micros: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn add(counter: &AtomicU64, amount: u64) {
+        counter.fetch_add(amount, Ordering::Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self) -> Stats {
+        let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        Stats {
+            wal_bytes: read(&self.wal_bytes),
+            wal_syncs: read(&self.wal_syncs),
+            write_groups: read(&self.write_groups),
+            writes: read(&self.writes),
+            flushes: read(&self.flushes),
+            flush_bytes: read(&self.flush_bytes),
+            compactions: read(&self.compactions),
+            trivial_moves: read(&self.trivial_moves),
+            compaction_bytes_read: read(&self.compaction_bytes_read),
+            compaction_bytes_written: read(&self.compaction_bytes_written),
+            stall_micros: read(&self.stall_micros),
+        }
+    }
+}
+
+/// What the engine did since the database was opened.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Bytes of batches appended to the write-ahead log (payloads).
+    pub wal_bytes: u64,
+    /// Syncs of the write-ahead log for synced writes.
+    pub wal_syncs: u64,
+    /// Write groups committed (each one log record).
+    pub write_groups: u64,
+    /// Writes (batches) committed; `writes / write_groups` is the mean
+    /// group size.
+    pub writes: u64,
+    /// Memtables flushed to level-0 tables.
+    pub flushes: u64,
+    /// Bytes of level-0 tables written by flushes.
+    pub flush_bytes: u64,
+    /// Compactions that merged tables.
+    pub compactions: u64,
+    /// Compactions that moved tables to the next level unchanged.
+    pub trivial_moves: u64,
+    /// Bytes of tables read by compactions.
+    pub compaction_bytes_read: u64,
+    /// Bytes of tables written by compactions.
+    pub compaction_bytes_written: u64,
+    /// Microseconds writers spent stalled or slowed down for compaction.
+    pub stall_micros: u64,
+}
+
+/// One level of the table tree, as [`crate::Db::levels`] reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LevelSummary {
+    /// The level (0: flushed memtables).
+    pub level: usize,
+    /// Number of tables.
+    pub tables: usize,
+    /// Their total size in bytes.
+    pub bytes: u64,
+}
