@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use strata::{Db, Options, RecoveryMode, WriteBatch, WriteOptions};
 
 use crate::Failure;
-use crate::no_sync::NoSyncFs;
+use crate::no_sync::{NoSyncFs, SkippedSyncs};
 
 /// The signal `Child::kill` sends.
 const SIGKILL: i32 = 9;
@@ -31,15 +31,18 @@ pub(crate) fn value(index: u64) -> Vec<u8> {
 /// each one is durable, until it is killed. With `no_sync` (the negative
 /// control of the power-loss test) it opens the database on [`NoSyncFs`],
 /// so its acknowledgements are lies.
-pub(crate) fn writer(directory: &Path, start: u64, no_sync: bool) -> Result<(), Failure> {
+pub(crate) fn writer(
+    directory: &Path,
+    start: u64,
+    no_sync: Option<SkippedSyncs>,
+) -> Result<(), Failure> {
     let options = Options {
         write_buffer_size: 256 << 10,
         ..Options::default()
     };
-    let db = if no_sync {
-        Db::open_with_fs(Arc::new(NoSyncFs), directory, options)?
-    } else {
-        Db::open(directory, options)?
+    let db = match no_sync {
+        Some(skipped) => Db::open_with_fs(Arc::new(NoSyncFs(skipped)), directory, options)?,
+        None => Db::open(directory, options)?,
     };
     let mut stdout = std::io::stdout().lock();
     for index in start.. {

@@ -66,9 +66,16 @@ enum Command {
         /// holds `backing/` and `mount/`).
         #[arg(long)]
         power_loss: bool,
-        /// Negative control: the writer's syncs do nothing (the test must fail).
-        #[arg(long, hide = true, requires = "power_loss")]
-        no_sync_control: bool,
+        /// Negative control: the writer's syncs (all, or only those of files
+        /// or of directories) do nothing; the test must fail.
+        #[arg(
+            long,
+            hide = true,
+            requires = "power_loss",
+            num_args = 0..=1,
+            default_missing_value = "all"
+        )]
+        no_sync_control: Option<no_sync::SkippedSyncs>,
     },
     /// The writer half of `crash-test` (run by it, not by hand).
     #[command(hide = true)]
@@ -77,7 +84,7 @@ enum Command {
         start: u64,
         /// Open the database on a file system whose syncs do nothing.
         #[arg(long)]
-        no_sync_control: bool,
+        no_sync_control: Option<no_sync::SkippedSyncs>,
     },
 }
 

@@ -9,9 +9,29 @@ use std::sync::Arc;
 
 use strata::fs::{FileLock, FileSystem, OsFs, ReadableFile, WritableFile};
 
-/// [`OsFs`] whose `sync` and `sync_dir` do nothing.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct NoSyncFs;
+/// Which syncs the negative control skips.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum SkippedSyncs {
+    /// `WritableFile::sync` and `FileSystem::sync_dir`.
+    All,
+    /// `WritableFile::sync` only.
+    Files,
+    /// `FileSystem::sync_dir` only.
+    Directories,
+}
+
+/// [`OsFs`] whose `WritableFile::sync` and/or `sync_dir` do nothing.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NoSyncFs(pub(crate) SkippedSyncs);
+
+impl NoSyncFs {
+    fn wrap(&self, file: Box<dyn WritableFile>) -> Box<dyn WritableFile> {
+        match self.0 {
+            SkippedSyncs::All | SkippedSyncs::Files => Box::new(NoSyncFile(file)),
+            SkippedSyncs::Directories => file,
+        }
+    }
+}
 
 struct NoSyncFile(Box<dyn WritableFile>);
 
@@ -33,11 +53,11 @@ impl WritableFile for NoSyncFile {
 
 impl FileSystem for NoSyncFs {
     fn create(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
-        Ok(Box::new(NoSyncFile(OsFs.create(path)?)))
+        Ok(self.wrap(OsFs.create(path)?))
     }
 
     fn open_append(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
-        Ok(Box::new(NoSyncFile(OsFs.open_append(path)?)))
+        Ok(self.wrap(OsFs.open_append(path)?))
     }
 
     fn open_read(&self, path: &Path) -> io::Result<Arc<dyn ReadableFile>> {
@@ -60,8 +80,11 @@ impl FileSystem for NoSyncFs {
         OsFs.create_dir_all(directory)
     }
 
-    fn sync_dir(&self, _directory: &Path) -> io::Result<()> {
-        Ok(())
+    fn sync_dir(&self, directory: &Path) -> io::Result<()> {
+        match self.0 {
+            SkippedSyncs::All | SkippedSyncs::Directories => Ok(()),
+            SkippedSyncs::Files => OsFs.sync_dir(directory),
+        }
     }
 
     fn exists(&self, path: &Path) -> bool {

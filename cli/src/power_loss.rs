@@ -26,6 +26,7 @@ use strata_powercut::{CutOptions, PowerCutFs};
 
 use crate::Failure;
 use crate::crash_test::{check_killed, key, value};
+use crate::no_sync::SkippedSyncs;
 
 /// The longest wait for a writer's first acknowledgement.
 const FIRST_ACKNOWLEDGEMENT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -41,9 +42,9 @@ pub(crate) struct PowerLoss {
     /// directory, removed after a pass, if absent.
     pub(crate) directory: Option<PathBuf>,
     pub(crate) seed: u64,
-    /// Run the writer on a file system whose syncs do nothing: the test
-    /// must fail.
-    pub(crate) no_sync_control: bool,
+    /// Run the writer on a file system whose syncs (these ones) do
+    /// nothing: the test must fail.
+    pub(crate) no_sync_control: Option<SkippedSyncs>,
 }
 
 /// A seeded xorshift generator for the kill moments and the cuts.
@@ -103,20 +104,61 @@ fn check(
             .map(|(_, result)| result)
             .ok_or("a recovery mode is missing from RecoveryMode::ALL")
     };
-    // A power cut leaves torn tails, never damage in the middle: every mode
-    // but AbsoluteConsistency must recover, and all to the same sequence.
+    // First the writes: open (under PointInTimeRecovery if `preferred`
+    // refuses) and look for every acknowledged one.
+    // Without a database, every acknowledged write is lost.
+    let lost = match acknowledged {
+        Some(acknowledged) => format!("lost acknowledged write {acknowledged}: "),
+        None => String::new(),
+    };
     let point_in_time = match dry_run(RecoveryMode::PointInTimeRecovery)? {
         Ok(report) => report,
         Err(error) => {
-            let lost = match acknowledged {
-                Some(acknowledged) => format!("lost acknowledged write {acknowledged}: "),
-                None => String::new(),
-            };
             return Err(
                 format!("{lost}point-in-time-recovery refuses after a power cut: {error}").into(),
             );
         }
     };
+    let mode = match dry_run(preferred)? {
+        Ok(_) => preferred,
+        Err(_) => RecoveryMode::PointInTimeRecovery,
+    };
+    let db = Db::open(directory, options(mode)).map_err(|error| {
+        format!("{lost}opening under {mode} fails after its dry run succeeded: {error}")
+    })?;
+    let mut present = 0;
+    for entry in db.iter() {
+        let (k, v) = entry?;
+        if k != key(present) || v != value(present) {
+            return Err(format!(
+                "not a prefix of the writes (opened under {mode}): entry {present} is wrong or missing"
+            )
+            .into());
+        }
+        present += 1;
+    }
+    if let Some(acknowledged) = acknowledged
+        && present <= acknowledged
+    {
+        return Err(format!(
+            "lost acknowledged write {acknowledged}: only writes 0..{present} are present \
+             (opened under {mode})"
+        )
+        .into());
+    }
+    // Then the modes (after the writes, so that a loss is reported as
+    // such). A power cut leaves torn tails, never damage in the middle:
+    // every mode but AbsoluteConsistency must recover, all to the same
+    // sequence, and AbsoluteConsistency must refuse exactly when there was
+    // a torn tail to drop.
+    if db.recovery_report().last_sequence != point_in_time.last_sequence {
+        return Err(format!(
+            "opening under {mode} recovered sequence {} but the dry runs said {}",
+            db.recovery_report().last_sequence,
+            point_in_time.last_sequence
+        )
+        .into());
+    }
     for (mode, result) in &dry_runs {
         match result {
             Ok(report) if report.last_sequence != point_in_time.last_sequence => {
@@ -141,40 +183,6 @@ fn check(
                 Err(error) => format!("refuses ({error})"),
             },
             point_in_time.dropped.len()
-        )
-        .into());
-    }
-
-    let mode = match dry_run(preferred)? {
-        Ok(_) => preferred,
-        Err(_) => RecoveryMode::PointInTimeRecovery,
-    };
-    let db = Db::open(directory, options(mode))?;
-    if db.recovery_report().last_sequence != point_in_time.last_sequence {
-        return Err(format!(
-            "opening under {mode} recovered sequence {} but its dry run said {}",
-            db.recovery_report().last_sequence,
-            point_in_time.last_sequence
-        )
-        .into());
-    }
-    let mut present = 0;
-    for entry in db.iter() {
-        let (k, v) = entry?;
-        if k != key(present) || v != value(present) {
-            return Err(format!(
-                "not a prefix of the writes (opened under {mode}): entry {present} is wrong or missing"
-            )
-            .into());
-        }
-        present += 1;
-    }
-    if let Some(acknowledged) = acknowledged
-        && present <= acknowledged
-    {
-        return Err(format!(
-            "lost acknowledged write {acknowledged}: only writes 0..{present} are present \
-             (opened under {mode})"
         )
         .into());
     }
@@ -223,11 +231,13 @@ pub(crate) fn run(test: &PowerLoss) -> Result<(), Failure> {
     if let Some(reason) = strata_powercut::unavailable_reason() {
         return Err(format!("the power-loss test needs FUSE: {reason}").into());
     }
-    if test.no_sync_control {
-        println!(
-            "negative control: the writer's file and directory syncs do nothing, \
-             so this test must fail"
-        );
+    if let Some(skipped) = test.no_sync_control {
+        let which = match skipped {
+            SkippedSyncs::All => "file and directory syncs",
+            SkippedSyncs::Files => "file syncs",
+            SkippedSyncs::Directories => "directory syncs",
+        };
+        println!("negative control: the writer's {which} do nothing, so this test must fail");
     }
     let work = match &test.directory {
         Some(directory) => directory.clone(),
@@ -274,8 +284,13 @@ fn run_rounds(test: &PowerLoss, work: &Path) -> Result<(), Failure> {
             .arg("crash-test-writer")
             .arg(&database)
             .arg(next.to_string());
-        if test.no_sync_control {
-            command.arg("--no-sync-control");
+        if let Some(skipped) = test.no_sync_control {
+            let name = match skipped {
+                SkippedSyncs::All => "all",
+                SkippedSyncs::Files => "files",
+                SkippedSyncs::Directories => "directories",
+            };
+            command.arg(format!("--no-sync-control={name}"));
         }
         let mut writer = Writer(command.stdout(Stdio::piped()).spawn()?);
         let stdout = writer.0.stdout.take().ok_or("no writer stdout")?;
