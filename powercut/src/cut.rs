@@ -208,10 +208,23 @@ fn write_directory(
             Survivor::Directory(children) => write_directory(state, children, &target)?,
             Survivor::File { inode, length } => {
                 let file = state.file(*inode)?;
-                let mut output = File::create(&target)?;
-                match &file.durable_copy {
-                    Some(copy) => output.write_all(copy)?,
-                    None => copy_prefix(&file.file, *length, &mut output)?,
+                if let Some(copy) = &file.durable_copy {
+                    File::create(&target)?.write_all(copy)?;
+                    continue;
+                }
+                // The backing file holds the surviving bytes as a prefix:
+                // link it instead of copying a large database every round,
+                // and cut it to length (each file's length is decided once,
+                // so a second name of it wants the same).
+                let linked = state
+                    .live_file_path(*inode)
+                    .is_some_and(|live| fs::hard_link(live, &target).is_ok());
+                if linked {
+                    if file.file.metadata()?.len() > *length {
+                        file.file.set_len(*length)?;
+                    }
+                } else {
+                    copy_prefix(&file.file, *length, &mut File::create(&target)?)?;
                 }
             }
         }

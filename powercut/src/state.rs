@@ -225,6 +225,16 @@ impl State {
         Ok(path)
     }
 
+    /// The backing path of a file that is still linked in the live tree.
+    pub(crate) fn live_file_path(&self, inode: u64) -> Option<PathBuf> {
+        let node = self.nodes.get(&inode)?;
+        let linked = self.directory(node.parent).ok()?.entries.get(&node.name) == Some(&inode);
+        if !linked {
+            return None;
+        }
+        Some(self.directory_path(node.parent).ok()?.join(&node.name))
+    }
+
     /// The attributes the kernel sees for `inode`.
     pub(crate) fn attributes(&self, inode: u64) -> io::Result<FileAttr> {
         let (metadata, kind) = match &self.node(inode)?.kind {
