@@ -8,10 +8,12 @@
 //! cut (a seeded random torn tail of unsynced appends and subset of
 //! unsynced directory operations survive); then every recovery mode is
 //! tried as a dry run, the database is opened in one of them (a different
-//! one each round) and checked: every acknowledged write is present, the
-//! state is a prefix of the history, and AbsoluteConsistency refuses
-//! exactly when PointInTimeRecovery dropped something. Rounds continue the
-//! same database.
+//! one each round) and checked: every acknowledged write is present, and
+//! so is every write an earlier recovery showed, the state is a prefix of
+//! the history, every mode but AbsoluteConsistency recovers the same
+//! state, and AbsoluteConsistency refuses exactly when PointInTimeRecovery
+//! dropped something. Some rounds kill the writer while it is still
+//! opening the database. Rounds continue the same database.
 
 use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader};
@@ -33,6 +35,11 @@ const FIRST_ACKNOWLEDGEMENT_TIMEOUT: Duration = Duration::from_secs(60);
 /// The kill comes a random 0 to this many milliseconds after the first
 /// acknowledgement (long enough for memtable flushes and compactions).
 const MAX_KILL_DELAY_MILLISECONDS: u64 = 1500;
+/// One round in this many kills the writer early instead: a random 0 to
+/// `MAX_EARLY_KILL_DELAY_MICROSECONDS` after it started, often while it is
+/// still opening (recovering) the database, which takes milliseconds.
+const EARLY_KILL_ONE_IN: u64 = 4;
+const MAX_EARLY_KILL_DELAY_MICROSECONDS: u64 = 20_000;
 
 /// What the `crash-test --power-loss` command asked for.
 pub(crate) struct PowerLoss {
@@ -88,9 +95,13 @@ fn options(mode: RecoveryMode) -> Options {
 /// The dry run of every mode, then an open under `preferred` (or, if its
 /// dry run refused, PointInTimeRecovery) and the checks of the module
 /// documentation.
+/// `acknowledged` is the writer's last acknowledgement, `recovered_before`
+/// how many writes the previous check found: what a completed recovery
+/// showed is on disk and must stay.
 fn check(
     directory: &Path,
     acknowledged: Option<u64>,
+    recovered_before: u64,
     preferred: RecoveryMode,
 ) -> Result<Checked, Failure> {
     let dry_runs: Vec<(RecoveryMode, strata::Result<RecoveryReport>)> = RecoveryMode::ALL
@@ -143,6 +154,14 @@ fn check(
         return Err(format!(
             "lost acknowledged write {acknowledged}: only writes 0..{present} are present \
              (opened under {mode})"
+        )
+        .into());
+    }
+    if present < recovered_before {
+        return Err(format!(
+            "lost write {}, present after the previous recovery: only writes 0..{present} are \
+             present (opened under {mode})",
+            recovered_before - 1
         )
         .into());
     }
@@ -263,7 +282,7 @@ fn run_rounds(test: &PowerLoss, work: &Path) -> Result<(), Failure> {
     let mut fs = PowerCutFs::mount(&backing, &mountpoint)?;
     let database = mountpoint.join("db");
     let mut next = if database.exists() {
-        check(&database, None, RecoveryMode::PointInTimeRecovery)?.present
+        check(&database, None, 0, RecoveryMode::PointInTimeRecovery)?.present
     } else {
         // The engine creates a missing database directory but does not sync
         // its parent, so a power cut could take the whole database away;
@@ -297,20 +316,28 @@ fn run_rounds(test: &PowerLoss, work: &Path) -> Result<(), Failure> {
         let (first_sender, first_receiver) = mpsc::channel();
         let start = next;
         let reader = thread::spawn(move || read_acknowledgements(stdout, start, first_sender));
-        let delay = Duration::from_millis(random.next() % (MAX_KILL_DELAY_MILLISECONDS + 1));
-        match first_receiver.recv_timeout(FIRST_ACKNOWLEDGEMENT_TIMEOUT) {
-            // Acknowledging: let it run on, then kill it.
-            Ok(()) => thread::sleep(delay),
-            // Its output ended: it exited (the status says how).
-            Err(RecvTimeoutError::Disconnected) => {}
-            Err(RecvTimeoutError::Timeout) => {
-                return Err(format!(
-                    "round {round}: no acknowledgement within {} s",
-                    FIRST_ACKNOWLEDGEMENT_TIMEOUT.as_secs()
-                )
-                .into());
+        let early = random.next().is_multiple_of(EARLY_KILL_ONE_IN);
+        let moment = if early {
+            let delay = random.next() % (MAX_EARLY_KILL_DELAY_MICROSECONDS + 1);
+            thread::sleep(Duration::from_micros(delay));
+            format!("{delay} µs after the writer started")
+        } else {
+            let delay = random.next() % (MAX_KILL_DELAY_MILLISECONDS + 1);
+            match first_receiver.recv_timeout(FIRST_ACKNOWLEDGEMENT_TIMEOUT) {
+                // Acknowledging: let it run on, then kill it.
+                Ok(()) => thread::sleep(Duration::from_millis(delay)),
+                // Its output ended: it exited (the status says how).
+                Err(RecvTimeoutError::Disconnected) => {}
+                Err(RecvTimeoutError::Timeout) => {
+                    return Err(format!(
+                        "round {round}: no acknowledgement within {} s",
+                        FIRST_ACKNOWLEDGEMENT_TIMEOUT.as_secs()
+                    )
+                    .into());
+                }
             }
-        }
+            format!("{delay} ms after the first acknowledgement")
+        };
         writer.0.kill()?;
         let status = writer.0.wait()?;
         let (acknowledgements, last) = reader
@@ -321,18 +348,16 @@ fn run_rounds(test: &PowerLoss, work: &Path) -> Result<(), Failure> {
 
         let cut = fs.cut(&CutOptions::random(random.next()))?;
         let preferred = RecoveryMode::ALL[(completed % 4) as usize];
-        let checked =
-            check(&database, last, preferred).map_err(|error| format!("round {round}: {error}"))?;
+        let checked = check(&database, last, next, preferred)
+            .map_err(|error| format!("round {round}: {error}"))?;
         next = checked.present;
         acknowledged_total += acknowledgements;
         completed += 1;
         println!(
-            "round {round}: power cut {} ms after the first acknowledgement, {acknowledgements} \
-             acknowledged; {cut}; point-in-time-recovery dropped {} regions; opened under {}: \
-             {next} writes present, none lost",
-            delay.as_millis(),
-            checked.dropped_regions,
-            checked.opened_under,
+            "round {round}: killed and power cut {moment}, {acknowledgements} acknowledged; \
+             {cut}; point-in-time-recovery dropped {} regions; opened under {}: {next} writes \
+             present, none lost",
+            checked.dropped_regions, checked.opened_under,
         );
     }
     fs.unmount()?;

@@ -162,12 +162,12 @@ impl fuser::Filesystem for PassThrough {
         name: &OsStr,
         _mode: u32,
         _umask: u32,
-        _flags: i32,
+        flags: i32,
         reply: ReplyCreate,
     ) {
         let mut state = self.state.lock();
         match state
-            .create_file(parent.0, name)
+            .create_file(parent.0, name, flags)
             .and_then(|inode| state.attributes(inode))
         {
             Ok(attributes) => reply.created(

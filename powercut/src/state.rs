@@ -291,10 +291,18 @@ impl State {
         Ok(())
     }
 
-    /// Creates (or, if it exists, truncates) a file; returns its inode.
-    pub(crate) fn create_file(&mut self, parent: u64, name: &OsStr) -> io::Result<u64> {
+    /// Creates a file, or opens an existing one as `open(2)` with
+    /// `O_CREAT` and `flags` would (`O_EXCL` fails, `O_TRUNC` truncates);
+    /// returns its inode.
+    pub(crate) fn create_file(&mut self, parent: u64, name: &OsStr, flags: i32) -> io::Result<u64> {
         if let Some(&existing) = self.directory(parent)?.entries.get(name) {
-            self.set_length(existing, 0)?;
+            if flags & libc::O_EXCL != 0 {
+                return Err(error(libc::EEXIST));
+            }
+            self.file(existing)?;
+            if flags & libc::O_TRUNC != 0 {
+                self.set_length(existing, 0)?;
+            }
             return Ok(existing);
         }
         let path = self.directory_path(parent)?.join(name);
