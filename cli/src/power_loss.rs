@@ -82,7 +82,8 @@ impl Drop for Writer {
 /// What one check after a power cut found.
 struct Checked {
     present: u64,
-    opened_under: RecoveryMode,
+    /// `None` if there was no database to open.
+    opened_under: Option<RecoveryMode>,
     dropped_regions: usize,
 }
 
@@ -125,6 +126,15 @@ fn check(
     };
     let point_in_time = match dry_run(RecoveryMode::PointInTimeRecovery)? {
         Ok(report) => report,
+        // A writer killed before it created the database, with nothing to
+        // keep: the next one creates it.
+        Err(strata::Error::NotFound { .. }) if acknowledged.is_none() && recovered_before == 0 => {
+            return Ok(Checked {
+                present: 0,
+                opened_under: None,
+                dropped_regions: 0,
+            });
+        }
         Err(error) => {
             return Err(
                 format!("{lost}point-in-time-recovery refuses after a power cut: {error}").into(),
@@ -225,7 +235,7 @@ fn check(
     }
     Ok(Checked {
         present,
-        opened_under: mode,
+        opened_under: Some(mode),
         dropped_regions: point_in_time.dropped.len(),
     })
 }
@@ -380,9 +390,13 @@ fn run_rounds(test: &PowerLoss, work: &Path) -> Result<(), Failure> {
         completed += 1;
         println!(
             "round {round}: killed and power cut {moment}, {acknowledgements} acknowledged; \
-             {cut}; point-in-time-recovery dropped {} regions; opened under {}: {next} writes \
-             present, none lost",
-            checked.dropped_regions, checked.opened_under,
+             {cut}; point-in-time-recovery dropped {} regions; {}: {next} writes present, none \
+             lost",
+            checked.dropped_regions,
+            match checked.opened_under {
+                Some(mode) => format!("opened under {mode}"),
+                None => "no database yet".to_owned(),
+            },
         );
     }
     fs.unmount()?;
