@@ -13,8 +13,13 @@
 //! the history, every mode but AbsoluteConsistency recovers the same
 //! state, and AbsoluteConsistency refuses exactly when PointInTimeRecovery
 //! dropped part of a write-ahead log (a torn MANIFEST tail is dropped in
-//! every mode, as `docs/recovery.md` says). Some rounds kill the writer while it is still
-//! opening the database. Rounds continue the same database.
+//! every mode, as `docs/recovery.md` says). Some rounds kill the writer
+//! while it is still opening the database. Rounds continue the same
+//! database.
+//!
+//! The cuts replay from the seed; the kill moments are times, so a failing
+//! run does not replay exactly: the failure names the round and keeps the
+//! files.
 
 use std::fs::{self, File};
 use std::io::{self, BufRead, BufReader};
@@ -36,10 +41,11 @@ const FIRST_ACKNOWLEDGEMENT_TIMEOUT: Duration = Duration::from_secs(60);
 /// The kill comes a random 0 to this many milliseconds after the first
 /// acknowledgement (long enough for memtable flushes and compactions).
 const MAX_KILL_DELAY_MILLISECONDS: u64 = 1500;
-/// One round in this many kills the writer early instead: a random 0 to
-/// `MAX_EARLY_KILL_DELAY_MICROSECONDS` after it started, often while it is
-/// still opening (recovering) the database, which takes milliseconds.
+/// One round in this many kills the writer early instead, often while it
+/// is still opening (recovering) the database, which takes milliseconds.
 const EARLY_KILL_ONE_IN: u64 = 4;
+/// An early kill comes a random 0 to this many microseconds after the
+/// writer started.
 const MAX_EARLY_KILL_DELAY_MICROSECONDS: u64 = 20_000;
 
 /// What the `crash-test --power-loss` command asked for.

@@ -22,7 +22,9 @@ struct Fixture {
 impl Fixture {
     fn new(prepare: impl FnOnce(&Path)) -> Option<Fixture> {
         if let Some(reason) = unavailable_reason() {
-            println!("skipped: FUSE is unavailable: {reason}");
+            // Straight to the stream, not through the test harness's
+            // capture, so that the skip shows in a passing run.
+            let _ = writeln!(std::io::stderr(), "skipped: FUSE is unavailable: {reason}");
             return None;
         }
         let backing = tempfile::tempdir().unwrap();
