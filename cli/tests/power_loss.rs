@@ -62,6 +62,8 @@ fn power_loss_test_catches_a_writer_whose_syncs_do_nothing() {
     if !fuse_available() {
         return;
     }
+    // A failed run keeps its files: in a temporary directory of the test's.
+    let directory = tempfile::tempdir().unwrap();
     let (ok, text) = strata(&[
         "crash-test",
         "--power-loss",
@@ -70,6 +72,8 @@ fn power_loss_test_catches_a_writer_whose_syncs_do_nothing() {
         "10",
         "--seconds",
         "60",
+        "--dir",
+        directory.path().to_str().unwrap(),
     ]);
     println!("{text}");
     assert!(!ok, "the negative control passed:\n{text}");
@@ -89,6 +93,7 @@ fn power_loss_test_catches_a_writer_that_skips_only_file_syncs_or_only_directory
         return;
     }
     for skipped in ["files", "directories"] {
+        let directory = tempfile::tempdir().unwrap();
         let (ok, text) = strata(&[
             "crash-test",
             "--power-loss",
@@ -97,6 +102,8 @@ fn power_loss_test_catches_a_writer_that_skips_only_file_syncs_or_only_directory
             "10",
             "--seconds",
             "60",
+            "--dir",
+            directory.path().to_str().unwrap(),
         ]);
         println!("{text}");
         assert!(
