@@ -3,32 +3,47 @@
 //! property. Each round continues the same database.
 
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use strata::{Db, Options, RecoveryMode, WriteBatch, WriteOptions};
 
 use crate::Failure;
+use crate::no_sync::{NoSyncFs, SkippedSyncs};
 
-fn key(index: u64) -> Vec<u8> {
+/// The signal `Child::kill` sends.
+const SIGKILL: i32 = 9;
+
+pub(crate) fn key(index: u64) -> Vec<u8> {
     format!("crash-test/{index:010}").into_bytes()
 }
 
-fn value(index: u64) -> Vec<u8> {
+pub(crate) fn value(index: u64) -> Vec<u8> {
     format!("{index}:")
         .repeat(1 + (index % 97) as usize)
         .into_bytes()
 }
 
 /// The child: writes synced batches from `start` on, printing `ack N` after
-/// each one is durable, until it is killed.
-pub(crate) fn writer(directory: &Path, start: u64) -> Result<(), Failure> {
+/// each one is durable, until it is killed. With `no_sync` (the negative
+/// control of the power-loss test) it opens the database on [`NoSyncFs`],
+/// so its acknowledgements are lies.
+pub(crate) fn writer(
+    directory: &Path,
+    start: u64,
+    no_sync: Option<SkippedSyncs>,
+) -> Result<(), Failure> {
     let options = Options {
         write_buffer_size: 256 << 10,
         ..Options::default()
     };
-    let db = Db::open(directory, options)?;
+    let db = match no_sync {
+        Some(skipped) => Db::open_with_fs(Arc::new(NoSyncFs(skipped)), directory, options)?,
+        None => Db::open(directory, options)?,
+    };
     let mut stdout = std::io::stdout().lock();
     for index in start.. {
         let mut batch = WriteBatch::new();
@@ -67,6 +82,25 @@ fn verify(directory: &Path, acknowledged: Option<u64>) -> Result<u64, Failure> {
         return Err(format!("lost acknowledged write {acknowledged}: only {count} present").into());
     }
     Ok(count)
+}
+
+/// Fails unless `status` says the writer died of our SIGKILL: a writer that
+/// exited on its own (an error, a panic) is a failure of its own kind, not
+/// a crash to recover from.
+pub(crate) fn check_killed(
+    status: ExitStatus,
+    round: u64,
+    acknowledgements: u64,
+) -> Result<(), Failure> {
+    if status.signal() == Some(SIGKILL) {
+        return Ok(());
+    }
+    Err(format!(
+        "round {}: the writer exited on its own ({status}) after {acknowledgements} \
+         acknowledgements, before it was killed (its error, if any, is above)",
+        round + 1
+    )
+    .into())
 }
 
 pub(crate) fn run(
@@ -118,10 +152,13 @@ pub(crate) fn run(
         }
         child.kill()?;
         let status = child.wait()?;
+        check_killed(status, completed, seen)?;
         if acknowledged.is_none() {
-            return Err(
-                format!("round {completed}: the writer acknowledged nothing ({status})").into(),
-            );
+            return Err(format!(
+                "round {}: the writer acknowledged nothing ({status})",
+                completed + 1
+            )
+            .into());
         }
         next = verify(&directory, acknowledged)?;
         completed += 1;

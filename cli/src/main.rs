@@ -7,8 +7,13 @@
 //!   loop: a child writes synced batches and reports acknowledgements, the
 //!   parent kills it at random moments, reopens and checks that every
 //!   acknowledged write survived and that the state is a prefix.
+//! - `strata crash-test --power-loss ...`: the same loop on a FUSE file
+//!   system that cuts the power after each kill, so that only synced data
+//!   survives (needs `/dev/fuse` and `fusermount3`).
 
 mod crash_test;
+mod no_sync;
+mod power_loss;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -44,8 +49,8 @@ enum Command {
     },
     /// Kill a writer with SIGKILL again and again and check what survives.
     CrashTest {
-        /// Number of kill rounds.
-        #[arg(long, default_value_t = 20)]
+        /// Number of kill rounds (at least 1).
+        #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..))]
         rounds: u64,
         /// Stop after this many seconds even if rounds remain.
         #[arg(long, default_value_t = 600)]
@@ -53,13 +58,34 @@ enum Command {
         /// Database directory (a new temporary one if absent).
         #[arg(long)]
         dir: Option<PathBuf>,
-        /// Seed of the kill schedule.
+        /// Seed of the kill schedule (and of the power cuts).
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Cut the power after each kill: run the database on a FUSE file
+        /// system that then forgets everything not synced (DIR, if given,
+        /// holds `backing/` and `mount/`).
+        #[arg(long)]
+        power_loss: bool,
+        /// Negative control: the writer's syncs (all, or only those of files
+        /// or of directories) do nothing; the test must fail.
+        #[arg(
+            long,
+            hide = true,
+            requires = "power_loss",
+            num_args = 0..=1,
+            default_missing_value = "all"
+        )]
+        no_sync_control: Option<no_sync::SkippedSyncs>,
     },
     /// The writer half of `crash-test` (run by it, not by hand).
     #[command(hide = true)]
-    CrashTestWriter { directory: PathBuf, start: u64 },
+    CrashTestWriter {
+        directory: PathBuf,
+        start: u64,
+        /// Open the database on a file system whose syncs do nothing.
+        #[arg(long)]
+        no_sync_control: Option<no_sync::SkippedSyncs>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -72,8 +98,28 @@ fn main() -> ExitCode {
             seconds,
             dir,
             seed,
+            power_loss: true,
+            no_sync_control,
+        } => power_loss::run(&power_loss::PowerLoss {
+            rounds,
+            seconds,
+            directory: dir,
+            seed,
+            no_sync_control,
+        }),
+        Command::CrashTest {
+            rounds,
+            seconds,
+            dir,
+            seed,
+            power_loss: false,
+            ..
         } => crash_test::run(rounds, seconds, dir, seed),
-        Command::CrashTestWriter { directory, start } => crash_test::writer(&directory, start),
+        Command::CrashTestWriter {
+            directory,
+            start,
+            no_sync_control,
+        } => crash_test::writer(&directory, start, no_sync_control),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,5 +1,6 @@
 //! The `strata` command as a user runs it: the kill -9 crash test passes and
-//! says so, `inspect` changes nothing, and `dump-log` lists records.
+//! says so (and refuses zero rounds, and tells a writer that exited on its
+//! own from a kill), `inspect` changes nothing, and `dump-log` lists records.
 #![allow(clippy::unwrap_used)]
 
 use std::process::Command;
@@ -30,6 +31,40 @@ fn crash_test_kills_the_writer_and_finds_every_acknowledged_write() {
         text.contains("crash test passed: 3 kill -9 rounds"),
         "{text}"
     );
+}
+
+#[test]
+fn crash_test_refuses_zero_rounds_with_a_usage_error() {
+    let output = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["crash-test", "--rounds", "0"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(text.contains("--rounds"), "{text}");
+}
+
+#[test]
+fn crash_test_reports_a_writer_that_exits_on_its_own_as_no_kill() {
+    // The writer cannot create a database under a regular file, so it
+    // exits with an error before anything is killed.
+    let directory = tempfile::tempdir().unwrap();
+    let file = directory.path().join("not-a-directory");
+    std::fs::write(&file, b"").unwrap();
+    let path = file.join("db");
+    let (ok, text) = strata(&[
+        "crash-test",
+        "--rounds",
+        "1",
+        "--dir",
+        path.to_str().unwrap(),
+    ]);
+    assert!(!ok, "{text}");
+    assert!(
+        text.contains("round 1: the writer exited on its own (exit status: 1)"),
+        "{text}"
+    );
+    assert!(text.contains("before it was killed"), "{text}");
 }
 
 #[test]
