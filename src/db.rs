@@ -63,12 +63,15 @@ impl Db {
     }
 
     /// Opens the database through the given file system (tests use a
-    /// simulated one that can crash).
+    /// simulated one that can crash). Options outside their documented
+    /// ranges are an [`Error::InvalidArgument`] ([`Options::validate`]),
+    /// before the directory is touched.
     pub fn open_with_fs(
         fs: Arc<dyn FileSystem>,
         path: impl AsRef<Path>,
         options: Options,
     ) -> Result<Db> {
+        options.validate()?;
         let directory = path.as_ref().to_path_buf();
         let lock = directory::lock(fs.as_ref(), &directory, &options)?;
         let (version, plan) = plan::plan_directory(fs.as_ref(), &directory, &options)?;
@@ -120,6 +123,7 @@ impl Db {
         path: impl AsRef<Path>,
         options: &Options,
     ) -> Result<RecoveryReport> {
+        options.validate()?;
         let directory = path.as_ref();
         let lock_path = directory.join(filename::LOCK);
         let _lock = fs

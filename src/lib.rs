@@ -45,7 +45,11 @@ mod write;
 
 pub use db::Db;
 pub use error::{Error, ErrorKind, RefusalReason, Result};
-pub use options::{Options, WriteOptions};
+pub use options::{
+    MAX_BLOOM_BITS_PER_KEY, MAX_LEVEL0_COMPACTION_TRIGGER, MAX_TABLE_BLOCK_SIZE_BYTES,
+    MAX_WRITE_BUFFER_SIZE_BYTES, MIN_LEVEL0_COMPACTION_TRIGGER, MIN_TABLE_BLOCK_SIZE_BYTES,
+    MIN_WRITE_BUFFER_SIZE_BYTES, Options, WriteOptions,
+};
 pub use read::iterator::DbIterator;
 pub use read::snapshot::Snapshot;
 pub use recovery::{
