@@ -33,6 +33,8 @@ pub const MAX_LEVEL0_COMPACTION_TRIGGER: usize = 64;
 ///
 /// Build them with struct-update syntax or with the chainable `with_`
 /// setters; [`crate::Db::open`] checks them with [`Options::validate`].
+/// With the `serde` feature they can be read from a configuration file:
+/// missing fields take their defaults, unknown fields (a typo) are an error.
 ///
 /// ```
 /// use strata::{Options, RecoveryMode};
@@ -51,7 +53,7 @@ pub const MAX_LEVEL0_COMPACTION_TRIGGER: usize = 64;
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(default))]
+#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
 pub struct Options {
     /// What replay does with a damaged log (default PointInTimeRecovery).
     pub recovery_mode: RecoveryMode,
