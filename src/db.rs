@@ -2,7 +2,6 @@
 //! takes snapshots, iterates, flushes, and closes. Each call hands over to
 //! the file that owns its step of the data flow (`docs/architecture.md`).
 
-use std::ops::{Bound, RangeBounds};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -17,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::fs::{FileSystem, OsFs};
 use crate::options::{Options, WriteOptions};
 use crate::read::iterator::DbIterator;
+use crate::read::key_range::KeyRange;
 use crate::read::snapshot::{Snapshot, SnapshotList};
 use crate::recovery::RecoveryReport;
 use crate::recovery::{apply, plan};
@@ -143,15 +143,16 @@ impl Db {
         &self.engine.report
     }
 
-    /// Sets `key` to `value` (not synced; see [`Db::write`]).
-    pub fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
+    /// Sets `key` to `value` (not synced; see [`Db::write`]). Keys and
+    /// values are anything that is bytes: `b"k"`, `"k"`, a `Vec<u8>`, ...
+    pub fn put(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<()> {
         let mut batch = WriteBatch::new();
         batch.put(key, value);
         self.write(batch, &WriteOptions::default())
     }
 
     /// Removes `key` (not synced; see [`Db::write`]).
-    pub fn delete(&self, key: &[u8]) -> Result<()> {
+    pub fn delete(&self, key: impl AsRef<[u8]>) -> Result<()> {
         let mut batch = WriteBatch::new();
         batch.delete(key);
         self.write(batch, &WriteOptions::default())
@@ -169,18 +170,18 @@ impl Db {
     }
 
     /// The value of `key` in the latest state.
-    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+    pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
         let (sequence, sources) = self.engine.latest();
-        self.engine.get(&sources, key, sequence)
+        self.engine.get(&sources, key.as_ref(), sequence)
     }
 
     /// The value of `key` as of `snapshot`, which must come from this
     /// database ([`Error::InvalidArgument`] otherwise).
-    pub fn get_at(&self, key: &[u8], snapshot: &Snapshot) -> Result<Option<Vec<u8>>> {
+    pub fn get_at(&self, key: impl AsRef<[u8]>, snapshot: &Snapshot) -> Result<Option<Vec<u8>>> {
         self.check_snapshot(snapshot)?;
         // The registered snapshot keeps compaction from dropping what it sees.
         self.engine
-            .get(&self.engine.sources(), key, snapshot.sequence())
+            .get(&self.engine.sources(), key.as_ref(), snapshot.sequence())
     }
 
     /// A snapshot of the current state. Reads through it keep seeing this
@@ -193,14 +194,37 @@ impl Db {
     /// All keys and values in key order, as of now.
     #[must_use]
     pub fn iter(&self) -> DbIterator {
-        self.range::<&[u8], _>(..)
+        self.range(..)
     }
 
     /// The keys in `range` and their values, in key order, as of now.
     ///
     /// The iterator holds the memtables and tables it reads, so later
     /// writes, flushes and compactions do not change what it returns.
-    pub fn range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> DbIterator {
+    ///
+    /// ```
+    /// use std::ops::Bound;
+    /// use strata::{Db, Options};
+    ///
+    /// let directory = tempfile::tempdir()?;
+    /// let db = Db::open(directory.path(), Options::default())?;
+    /// for key in ["a", "b", "bb", "c"] {
+    ///     db.put(key, "value")?;
+    /// }
+    /// let keys = |iterator: strata::DbIterator| -> strata::Result<Vec<Vec<u8>>> {
+    ///     iterator.map(|entry| entry.map(|(key, _)| key)).collect()
+    /// };
+    /// assert_eq!(keys(db.range(b"b"..b"c"))?, [b"b".to_vec(), b"bb".to_vec()]);
+    /// assert_eq!(keys(db.range("a".."bb"))?.len(), 2);
+    /// // Arrays of two lengths are two types: borrow the first as a slice.
+    /// assert_eq!(keys(db.range(&b"a"[..]..b"bb"))?.len(), 2);
+    /// assert_eq!(keys(db.range(b"bb"..))?.len(), 2);
+    /// assert_eq!(keys(db.range(..=b"b"))?.len(), 2);
+    /// assert_eq!(keys(db.range((Bound::Excluded("a"), Bound::Unbounded)))?.len(), 3);
+    /// assert_eq!(keys(db.range(..))?.len(), 4);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn range<K, R: KeyRange<K>>(&self, range: R) -> DbIterator {
         let (sequence, sources) = self.engine.latest();
         iterate(range, sequence, sources)
     }
@@ -208,11 +232,7 @@ impl Db {
     /// The keys in `range` and their values, in key order, as of `snapshot`
     /// (which must come from this database: otherwise the iterator yields
     /// one [`Error::InvalidArgument`]).
-    pub fn range_at<K: AsRef<[u8]>, R: RangeBounds<K>>(
-        &self,
-        range: R,
-        snapshot: &Snapshot,
-    ) -> DbIterator {
+    pub fn range_at<K, R: KeyRange<K>>(&self, range: R, snapshot: &Snapshot) -> DbIterator {
         match self.check_snapshot(snapshot) {
             Ok(()) => iterate(range, snapshot.sequence(), self.engine.sources()),
             Err(error) => DbIterator::failed(error),
@@ -243,22 +263,9 @@ impl Db {
     }
 }
 
-fn iterate<K: AsRef<[u8]>, R: RangeBounds<K>>(
-    range: R,
-    sequence: u64,
-    sources: Sources,
-) -> DbIterator {
-    let owned = |bound: Bound<&K>| match bound {
-        Bound::Included(key) => Bound::Included(key.as_ref().to_vec()),
-        Bound::Excluded(key) => Bound::Excluded(key.as_ref().to_vec()),
-        Bound::Unbounded => Bound::Unbounded,
-    };
-    DbIterator::new(
-        sources,
-        sequence,
-        owned(range.start_bound()),
-        owned(range.end_bound()),
-    )
+fn iterate<K, R: KeyRange<K>>(range: R, sequence: u64, sources: Sources) -> DbIterator {
+    let (start, end) = range.into_key_bounds();
+    DbIterator::new(sources, sequence, start, end)
 }
 
 impl Drop for Db {

@@ -51,6 +51,7 @@ pub use options::{
     MIN_WRITE_BUFFER_SIZE_BYTES, Options, WriteOptions,
 };
 pub use read::iterator::DbIterator;
+pub use read::key_range::KeyRange;
 pub use read::snapshot::Snapshot;
 pub use recovery::{
     DropReason, DroppedRegion, LogSetOptions, LogSetRecovery, RecoveryReport, recover_log_set,

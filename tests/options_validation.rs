@@ -173,7 +173,7 @@ fn the_smallest_write_buffer_works() {
         .with_max_immutable_memtables(1);
     let db = Db::open_with_fs(Arc::new(fs.clone()), Path::new("/db"), options).unwrap();
     for index in 0..200_u32 {
-        db.put(format!("key{index:04}").as_bytes(), &[7_u8; 40])
+        db.put(format!("key{index:04}").as_bytes(), [7_u8; 40])
             .unwrap();
     }
     db.flush().unwrap();

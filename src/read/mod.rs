@@ -3,4 +3,5 @@
 
 pub(crate) mod get;
 pub(crate) mod iterator;
+pub(crate) mod key_range;
 pub(crate) mod snapshot;

@@ -1,0 +1,62 @@
+//! What [`crate::Db::range`] accepts: any of the standard ranges (or a pair
+//! of bounds) over one byte-like key type. A trait of its own rather than
+//! `RangeBounds<K>`: a range of references such as `b"a"..b"c"` is both a
+//! `RangeBounds<&[u8; 1]>` and a `RangeBounds<[u8; 1]>`, which leaves the key
+//! type ambiguous, and `..` would need the key type spelt out.
+
+use std::ops::{
+    Bound, Range, RangeBounds, RangeFrom, RangeFull, RangeInclusive, RangeTo, RangeToInclusive,
+};
+
+/// A range of keys of type `K`, for [`crate::Db::range`],
+/// [`crate::Db::range_at`] and [`crate::Snapshot`] reads: `a..b`, `a..=b`,
+/// `a..`, `..b`, `..=b`, `..`, or `(Bound<K>, Bound<K>)`, where `K` is
+/// anything that is bytes (`&[u8]`, `&[u8; N]`, `&str`, `Vec<u8>`,
+/// `String`, ...).
+///
+/// Both ends of `a..b` have one type, so `b"a"..b"cc"` (arrays of two
+/// lengths) does not compile; write `&b"a"[..]..b"cc"` or `"a".."cc"`.
+pub trait KeyRange<K> {
+    /// The range's bounds, copied out.
+    fn into_key_bounds(self) -> (Bound<Vec<u8>>, Bound<Vec<u8>>);
+}
+
+fn owned<K: AsRef<[u8]>>(bound: Bound<&K>) -> Bound<Vec<u8>> {
+    match bound {
+        Bound::Included(key) => Bound::Included(key.as_ref().to_vec()),
+        Bound::Excluded(key) => Bound::Excluded(key.as_ref().to_vec()),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+macro_rules! key_range_for_range_bounds {
+    ($($range:ty),* $(,)?) => {
+        $(
+            impl<K: AsRef<[u8]>> KeyRange<K> for $range {
+                fn into_key_bounds(self) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+                    (
+                        owned(RangeBounds::<K>::start_bound(&self)),
+                        owned(RangeBounds::<K>::end_bound(&self)),
+                    )
+                }
+            }
+        )*
+    };
+}
+
+key_range_for_range_bounds!(
+    Range<K>,
+    RangeInclusive<K>,
+    RangeFrom<K>,
+    RangeTo<K>,
+    RangeToInclusive<K>,
+    (Bound<K>, Bound<K>),
+);
+
+/// `..`: every key. Implemented for one key type only, so that `db.range(..)`
+/// needs no annotation.
+impl KeyRange<&'static [u8]> for RangeFull {
+    fn into_key_bounds(self) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+        (Bound::Unbounded, Bound::Unbounded)
+    }
+}
