@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::fs::{FileSystem, OsFs};
 use crate::options::{Options, WriteOptions};
 use crate::read::iterator::DbIterator;
-use crate::read::key_range::KeyRange;
+use crate::read::key_range::{KeyRange, prefix_bounds};
 use crate::read::snapshot::{Snapshot, SnapshotList};
 use crate::recovery::RecoveryReport;
 use crate::recovery::{apply, plan};
@@ -237,6 +237,35 @@ impl Db {
             Ok(()) => iterate(range, snapshot.sequence(), self.engine.sources()),
             Err(error) => DbIterator::failed(error),
         }
+    }
+
+    /// The keys that start with `prefix` and their values, in key order,
+    /// as of now (reversible, like every [`DbIterator`]).
+    ///
+    /// ```
+    /// use strata::{Db, Options};
+    ///
+    /// let directory = tempfile::tempdir()?;
+    /// let db = Db::open(directory.path(), Options::default())?;
+    /// for key in ["user/1", "user/2", "users", "vote"] {
+    ///     db.put(key, "")?;
+    /// }
+    /// let users: Vec<Vec<u8>> = db
+    ///     .prefix("user/")
+    ///     .rev()
+    ///     .map(|entry| entry.map(|(key, _)| key))
+    ///     .collect::<Result<_, _>>()?;
+    /// assert_eq!(users, [b"user/2".to_vec(), b"user/1".to_vec()]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn prefix(&self, prefix: impl AsRef<[u8]>) -> DbIterator {
+        self.range(prefix_bounds(prefix.as_ref()))
+    }
+
+    /// The keys that start with `prefix` as of `snapshot` (see
+    /// [`Db::range_at`]).
+    pub fn prefix_at(&self, prefix: impl AsRef<[u8]>, snapshot: &Snapshot) -> DbIterator {
+        self.range_at(prefix_bounds(prefix.as_ref()), snapshot)
     }
 
     /// Writes the current memtable to a table and waits until every full

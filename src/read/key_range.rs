@@ -60,3 +60,35 @@ impl KeyRange<&'static [u8]> for RangeFull {
         (Bound::Unbounded, Bound::Unbounded)
     }
 }
+
+/// The bounds of the keys that start with `prefix`: from `prefix` up to,
+/// not including, the shortest key greater than every key that starts with
+/// it (none if `prefix` is empty or all `0xff`).
+pub(crate) fn prefix_bounds(prefix: &[u8]) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return (Bound::Included(prefix.to_vec()), Bound::Excluded(end));
+        }
+    }
+    (Bound::Included(prefix.to_vec()), Bound::Unbounded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_bounds_end_at_the_shortest_key_past_the_prefix() {
+        let excluded = |end: &[u8]| Bound::Excluded(end.to_vec());
+        assert_eq!(prefix_bounds(b"ab").1, excluded(b"ac"));
+        assert_eq!(prefix_bounds(b"a\xff").1, excluded(b"b"));
+        assert_eq!(prefix_bounds(b"a\xff\xff").1, excluded(b"b"));
+        assert_eq!(prefix_bounds(b"\xff\xff").1, Bound::Unbounded);
+        assert_eq!(
+            prefix_bounds(b""),
+            (Bound::Included(Vec::new()), Bound::Unbounded)
+        );
+    }
+}

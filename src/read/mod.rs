@@ -1,6 +1,7 @@
 //! The read path: point reads, iterators and snapshots, all at one sequence
 //! number over one set of sources.
 
+pub(crate) mod backward;
 pub(crate) mod get;
 pub(crate) mod iterator;
 pub(crate) mod key_range;
