@@ -184,11 +184,16 @@ impl Db {
             .get(&self.engine.sources(), key.as_ref(), snapshot.sequence())
     }
 
-    /// A snapshot of the current state. Reads through it keep seeing this
-    /// state, whatever is written, flushed or compacted later.
+    /// A snapshot of the current state. Reads through it
+    /// ([`Snapshot::get`], [`Snapshot::iter`], [`Snapshot::range`],
+    /// [`Snapshot::prefix`], or [`Db::get_at`] and [`Db::range_at`]) keep
+    /// seeing this state, whatever is written, flushed or compacted later,
+    /// for as long as this `Db` is open.
     #[must_use]
     pub fn snapshot(&self) -> Snapshot {
-        self.engine.snapshots.take(|| self.engine.visible())
+        self.engine
+            .snapshots
+            .take(Arc::downgrade(&self.engine), || self.engine.visible())
     }
 
     /// All keys and values in key order, as of now.
