@@ -279,6 +279,58 @@ impl Db {
         self.engine.flush()
     }
 
+    /// Makes every write acknowledged so far durable (one fsync of the
+    /// live log), as if each had been written with [`WriteOptions::SYNC`]:
+    /// many unsynced writes followed by one `sync_wal` cost one fsync. A
+    /// failure poisons the database, like a failed synced write.
+    pub fn sync_wal(&self) -> Result<()> {
+        self.engine.sync_wal()
+    }
+
+    /// Closes the database: stops the background thread once it has flushed
+    /// the full memtables, syncs the log (so unsynced writes survive a power
+    /// cut), and releases the `LOCK`. Returns the first error: the one that
+    /// poisoned the database (as [`Error::Poisoned`]), else the sync's.
+    /// Dropping a `Db` does the same and ignores the errors.
+    ///
+    /// ```
+    /// use strata::{Db, Options};
+    ///
+    /// let directory = tempfile::tempdir()?;
+    /// let db = Db::open(directory.path(), Options::default())?;
+    /// db.put("key", "value")?;
+    /// db.close()?;
+    /// let db = Db::open(directory.path(), Options::default())?;
+    /// assert_eq!(db.get("key")?, Some(b"value".to_vec()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn close(mut self) -> Result<()> {
+        self.shut_down(true)
+    }
+
+    /// Stops the flush thread and syncs the log, once. A panic of the flush
+    /// thread is a bug: `close` passes it on, `Drop` does not.
+    fn shut_down(&mut self, resume_panic: bool) -> Result<()> {
+        let Some(flusher) = self.flusher.take() else {
+            return Ok(());
+        };
+        {
+            let mut state = self.engine.state.lock();
+            state.shutting_down = true;
+            self.engine.state_changed.notify_all();
+        }
+        if let Err(panic) = flusher.join()
+            && resume_panic
+        {
+            std::panic::resume_unwind(panic);
+        }
+        let healthy = self.engine.state.lock().check_healthy();
+        // Synced even when poisoned: the log may hold acknowledged writes
+        // that a flush failure did not affect.
+        let synced = self.engine.sync_live_log();
+        healthy.and(synced)
+    }
+
     /// The directory of the database.
     #[must_use]
     pub fn path(&self) -> &Path {
@@ -304,16 +356,7 @@ fn iterate<K, R: KeyRange<K>>(range: R, sequence: u64, sources: Sources) -> DbIt
 
 impl Drop for Db {
     fn drop(&mut self) {
-        {
-            let mut state = self.engine.state.lock();
-            state.shutting_down = true;
-            self.engine.state_changed.notify_all();
-        }
-        if let Some(flusher) = self.flusher.take() {
-            let _ = flusher.join();
-        }
-        // Make unsynced writes durable on an orderly close. A failure here has
-        // no caller to report to; the next open's recovery handles the tail.
-        let _ = self.engine.log.lock().writer.sync();
+        // Nobody to report to; the next open's recovery handles the tail.
+        let _ = self.shut_down(false);
     }
 }
