@@ -124,3 +124,13 @@ fn a_snapshot_of_another_database_is_refused() {
     // Through itself, the snapshot reads its own database.
     assert_eq!(snapshot.get("key").unwrap(), Some(b"first".to_vec()));
 }
+
+/// Snapshots and iterators move to other threads, as the handle does.
+#[test]
+fn snapshots_and_iterators_can_be_sent_to_other_threads() {
+    fn send_and_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_and_sync::<strata::Snapshot>();
+    send_and_sync::<Db>();
+    send::<strata::DbIterator>();
+}

@@ -16,6 +16,18 @@ use std::ops::{
 ///
 /// Both ends of `a..b` have one type, so `b"a"..b"cc"` (arrays of two
 /// lengths) does not compile; write `&b"a"[..]..b"cc"` or `"a".."cc"`.
+///
+/// Any other `RangeBounds<K>` (a generic parameter, say) passes as its pair
+/// of bounds:
+///
+/// ```
+/// use std::ops::RangeBounds;
+/// use strata::{Db, DbIterator};
+///
+/// fn scan(db: &Db, range: impl RangeBounds<Vec<u8>>) -> DbIterator {
+///     db.range((range.start_bound().cloned(), range.end_bound().cloned()))
+/// }
+/// ```
 pub trait KeyRange<K> {
     /// The range's bounds, copied out.
     fn into_key_bounds(self) -> (Bound<Vec<u8>>, Bound<Vec<u8>>);
