@@ -5,15 +5,17 @@ use strata_wal::RecoveryMode;
 
 use crate::error::{Error, Result};
 
-/// The smallest [`Options::write_buffer_size`]: a memtable must hold at
-/// least a few small entries, or every write turns into a table and a log of
-/// its own (0 used to make the first write switch memtables forever).
+/// The smallest [`Options::write_buffer_size`]. Any size above 0 is correct
+/// (0 made the first write switch memtables forever); below a few entries'
+/// worth, every write becomes a log and a table of its own. Tests use
+/// buffers this small to make flushes and compactions happen.
 pub const MIN_WRITE_BUFFER_SIZE_BYTES: usize = 512;
-/// The largest [`Options::write_buffer_size`], 64 GiB (RocksDB's limit too):
-/// a memtable this size is held in memory twice over while it is flushed.
+/// The largest [`Options::write_buffer_size`], 64 GiB: a memtable stays in
+/// memory until it is flushed, and more than this is most likely a unit
+/// mistake.
 pub const MAX_WRITE_BUFFER_SIZE_BYTES: u64 = 64 << 30;
-/// The smallest [`Options::table_block_size`]: below this a table's index
-/// is about as large as its data.
+/// The smallest [`Options::table_block_size`]: the index holds one entry
+/// per block, so with smaller blocks it grows toward the size of the data.
 pub const MIN_TABLE_BLOCK_SIZE_BYTES: usize = 256;
 /// The largest [`Options::table_block_size`], 16 MiB: a point read decodes
 /// a whole block, and the block cache holds whole blocks.
@@ -21,8 +23,8 @@ pub const MAX_TABLE_BLOCK_SIZE_BYTES: usize = 16 << 20;
 /// The largest [`Options::bloom_bits_per_key`] (the table format's limit,
 /// [`strata_sstable::MAX_BLOOM_BITS_PER_KEY`]).
 pub const MAX_BLOOM_BITS_PER_KEY: usize = strata_sstable::MAX_BLOOM_BITS_PER_KEY;
-/// The smallest [`Options::level0_compaction_trigger`]: merging a single
-/// table into itself would never end.
+/// The smallest [`Options::level0_compaction_trigger`]: with 1, every flush
+/// would rewrite the one table there is.
 pub const MIN_LEVEL0_COMPACTION_TRIGGER: usize = 2;
 /// The largest [`Options::level0_compaction_trigger`]: every read that
 /// misses the memtables may consult each level-0 table, and each holds an
