@@ -2,7 +2,7 @@
 //! takes snapshots, iterates, flushes, and closes. Each call hands over to
 //! the file that owns its step of the data flow (`docs/architecture.md`).
 
-use std::ops::{Bound, RangeBounds};
+use std::ops::Bound;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::fs::{FileSystem, OsFs};
 use crate::options::{Options, WriteOptions};
 use crate::read::iterator::DbIterator;
+use crate::read::key_range::{KeyRange, prefix_bounds};
 use crate::read::snapshot::{Snapshot, SnapshotList};
 use crate::recovery::RecoveryReport;
 use crate::recovery::{apply, plan};
@@ -65,12 +66,15 @@ impl Db {
     }
 
     /// Opens the database through the given file system (tests use a
-    /// simulated one that can crash).
+    /// simulated one that can crash). Options outside their documented
+    /// ranges are an [`Error::InvalidArgument`] ([`Options::validate`]),
+    /// before the directory is touched.
     pub fn open_with_fs(
         fs: Arc<dyn FileSystem>,
         path: impl AsRef<Path>,
         options: Options,
     ) -> Result<Db> {
+        options.validate()?;
         let directory = path.as_ref().to_path_buf();
         let lock = directory::lock(fs.as_ref(), &directory, &options)?;
         let (version, plan) = plan::plan_directory(fs.as_ref(), &directory, &options)?;
@@ -132,6 +136,7 @@ impl Db {
         path: impl AsRef<Path>,
         options: &Options,
     ) -> Result<RecoveryReport> {
+        options.validate()?;
         let directory = path.as_ref();
         let lock_path = directory.join(filename::LOCK);
         let _lock = fs
@@ -151,15 +156,16 @@ impl Db {
         &self.engine.report
     }
 
-    /// Sets `key` to `value` (not synced; see [`Db::write`]).
-    pub fn put(&self, key: &[u8], value: &[u8]) -> Result<()> {
+    /// Sets `key` to `value` (not synced; see [`Db::write`]). Keys and
+    /// values are anything that is bytes: `b"k"`, `"k"`, a `Vec<u8>`, ...
+    pub fn put(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<()> {
         let mut batch = WriteBatch::new();
         batch.put(key, value);
         self.write(batch, &WriteOptions::default())
     }
 
     /// Removes `key` (not synced; see [`Db::write`]).
-    pub fn delete(&self, key: &[u8]) -> Result<()> {
+    pub fn delete(&self, key: impl AsRef<[u8]>) -> Result<()> {
         let mut batch = WriteBatch::new();
         batch.delete(key);
         self.write(batch, &WriteOptions::default())
@@ -177,38 +183,66 @@ impl Db {
     }
 
     /// The value of `key` in the latest state.
-    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+    pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
         let (sequence, sources) = self.engine.latest();
-        self.engine.get(&sources, key, sequence)
+        self.engine.get(&sources, key.as_ref(), sequence)
     }
 
     /// The value of `key` as of `snapshot`, which must come from this
     /// database ([`Error::InvalidArgument`] otherwise).
-    pub fn get_at(&self, key: &[u8], snapshot: &Snapshot) -> Result<Option<Vec<u8>>> {
+    pub fn get_at(&self, key: impl AsRef<[u8]>, snapshot: &Snapshot) -> Result<Option<Vec<u8>>> {
         self.check_snapshot(snapshot)?;
         // The registered snapshot keeps compaction from dropping what it sees.
         self.engine
-            .get(&self.engine.sources(), key, snapshot.sequence())
+            .get(&self.engine.sources(), key.as_ref(), snapshot.sequence())
     }
 
-    /// A snapshot of the current state. Reads through it keep seeing this
-    /// state, whatever is written, flushed or compacted later.
+    /// A snapshot of the current state. Reads through it
+    /// ([`Snapshot::get`], [`Snapshot::iter`], [`Snapshot::range`],
+    /// [`Snapshot::prefix`], or [`Db::get_at`] and [`Db::range_at`]) keep
+    /// seeing this state, whatever is written, flushed or compacted later,
+    /// for as long as this `Db` is open.
     #[must_use]
     pub fn snapshot(&self) -> Snapshot {
-        self.engine.snapshots.take(|| self.engine.visible())
+        self.engine
+            .snapshots
+            .take(Arc::downgrade(&self.engine), || self.engine.visible())
     }
 
     /// All keys and values in key order, as of now.
     #[must_use]
     pub fn iter(&self) -> DbIterator {
-        self.range::<&[u8], _>(..)
+        self.range(..)
     }
 
     /// The keys in `range` and their values, in key order, as of now.
     ///
     /// The iterator holds the memtables and tables it reads, so later
     /// writes, flushes and compactions do not change what it returns.
-    pub fn range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> DbIterator {
+    ///
+    /// ```
+    /// use std::ops::Bound;
+    /// use strata::{Db, Options};
+    ///
+    /// let directory = tempfile::tempdir()?;
+    /// let db = Db::open(directory.path(), Options::default())?;
+    /// for key in ["a", "b", "bb", "c"] {
+    ///     db.put(key, "value")?;
+    /// }
+    /// let keys = |iterator: strata::DbIterator| -> strata::Result<Vec<Vec<u8>>> {
+    ///     iterator.map(|entry| entry.map(|(key, _)| key)).collect()
+    /// };
+    /// assert_eq!(keys(db.range(b"b"..b"c"))?, [b"b".to_vec(), b"bb".to_vec()]);
+    /// assert_eq!(keys(db.range("a".."bb"))?.len(), 2);
+    /// // Arrays of two lengths are two types: borrow the first as a slice.
+    /// assert_eq!(keys(db.range(&b"a"[..]..b"bb"))?.len(), 2);
+    /// assert_eq!(keys(db.range(b"bb"..))?.len(), 2);
+    /// assert_eq!(keys(db.range(..=b"b"))?.len(), 2);
+    /// assert_eq!(keys(db.range((Bound::Excluded("a"), Bound::Unbounded)))?.len(), 3);
+    /// assert_eq!(keys(db.range(..))?.len(), 4);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn range<K, R: KeyRange<K>>(&self, range: R) -> DbIterator {
         let (sequence, sources) = self.engine.latest();
         iterate(range, sequence, sources)
     }
@@ -216,15 +250,40 @@ impl Db {
     /// The keys in `range` and their values, in key order, as of `snapshot`
     /// (which must come from this database: otherwise the iterator yields
     /// one [`Error::InvalidArgument`]).
-    pub fn range_at<K: AsRef<[u8]>, R: RangeBounds<K>>(
-        &self,
-        range: R,
-        snapshot: &Snapshot,
-    ) -> DbIterator {
+    pub fn range_at<K, R: KeyRange<K>>(&self, range: R, snapshot: &Snapshot) -> DbIterator {
         match self.check_snapshot(snapshot) {
             Ok(()) => iterate(range, snapshot.sequence(), self.engine.sources()),
             Err(error) => DbIterator::failed(error),
         }
+    }
+
+    /// The keys that start with `prefix` and their values, in key order,
+    /// as of now (reversible, like every [`DbIterator`]).
+    ///
+    /// ```
+    /// use strata::{Db, Options};
+    ///
+    /// let directory = tempfile::tempdir()?;
+    /// let db = Db::open(directory.path(), Options::default())?;
+    /// for key in ["user/1", "user/2", "users", "vote"] {
+    ///     db.put(key, "")?;
+    /// }
+    /// let users: Vec<Vec<u8>> = db
+    ///     .prefix("user/")
+    ///     .rev()
+    ///     .map(|entry| entry.map(|(key, _)| key))
+    ///     .collect::<Result<_, _>>()?;
+    /// assert_eq!(users, [b"user/2".to_vec(), b"user/1".to_vec()]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn prefix(&self, prefix: impl AsRef<[u8]>) -> DbIterator {
+        self.range(prefix_bounds(prefix.as_ref()))
+    }
+
+    /// The keys that start with `prefix` as of `snapshot` (see
+    /// [`Db::range_at`]).
+    pub fn prefix_at(&self, prefix: impl AsRef<[u8]>, snapshot: &Snapshot) -> DbIterator {
+        self.range_at(prefix_bounds(prefix.as_ref()), snapshot)
     }
 
     /// Writes the current memtable to a table and waits until every full
@@ -248,17 +307,18 @@ impl Db {
     /// db.put(b"a", b"1")?;
     /// db.delete(b"a")?;
     /// db.flush()?;
-    /// db.compact_range::<&[u8], _>(..)?;
+    /// db.compact_range(..)?;
     /// assert_eq!(db.get(b"a")?, None);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn compact_range<K: AsRef<[u8]>, R: RangeBounds<K>>(&self, range: R) -> Result<()> {
-        let smallest = match range.start_bound() {
-            Bound::Included(key) | Bound::Excluded(key) => key.as_ref().to_vec(),
+    pub fn compact_range<K, R: KeyRange<K>>(&self, range: R) -> Result<()> {
+        let (start, end) = range.into_key_bounds();
+        let smallest = match start {
+            Bound::Included(key) | Bound::Excluded(key) => key,
             Bound::Unbounded => Vec::new(),
         };
-        let largest = match range.end_bound() {
-            Bound::Included(key) | Bound::Excluded(key) => Some(key.as_ref().to_vec()),
+        let largest = match end {
+            Bound::Included(key) | Bound::Excluded(key) => Some(key),
             Bound::Unbounded => None,
         };
         self.engine.compact_range(&smallest, largest.as_deref())
@@ -289,6 +349,60 @@ impl Db {
         self.engine.wait_for_background_idle()
     }
 
+    /// Makes every write acknowledged so far durable (one fsync of the
+    /// live log), as if each had been written with [`WriteOptions::SYNC`]:
+    /// many unsynced writes followed by one `sync_wal` cost one fsync. A
+    /// failure poisons the database, like a failed synced write.
+    pub fn sync_wal(&self) -> Result<()> {
+        self.engine.sync_wal()
+    }
+
+    /// Closes the database: stops the background thread once it has flushed
+    /// the full memtables, syncs the log (so unsynced writes survive a power
+    /// cut), and releases the `LOCK`. Returns the first error: the one that
+    /// poisoned the database (as [`Error::Poisoned`]), else the sync's.
+    /// Dropping a `Db` does the same and ignores the errors.
+    ///
+    /// ```
+    /// use strata::{Db, Options};
+    ///
+    /// let directory = tempfile::tempdir()?;
+    /// let db = Db::open(directory.path(), Options::default())?;
+    /// db.put("key", "value")?;
+    /// db.close()?;
+    /// let db = Db::open(directory.path(), Options::default())?;
+    /// assert_eq!(db.get("key")?, Some(b"value".to_vec()));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn close(mut self) -> Result<()> {
+        self.shut_down(true)
+    }
+
+    /// Stops the background threads and syncs the log, once. A panic of a
+    /// background thread is a bug: `close` passes it on, `Drop` does not.
+    fn shut_down(&mut self, resume_panic: bool) -> Result<()> {
+        if self.background.is_empty() {
+            return Ok(());
+        }
+        {
+            let mut state = self.engine.state.lock();
+            state.shutting_down = true;
+            self.engine.state_changed.notify_all();
+        }
+        for thread in self.background.drain(..) {
+            if let Err(panic) = thread.join()
+                && resume_panic
+            {
+                std::panic::resume_unwind(panic);
+            }
+        }
+        let healthy = self.engine.state.lock().check_healthy();
+        // Synced even when poisoned: the log may hold acknowledged writes
+        // that a flush failure did not affect.
+        let synced = self.engine.sync_live_log();
+        healthy.and(synced)
+    }
+
     /// The directory of the database.
     #[must_use]
     pub fn path(&self) -> &Path {
@@ -307,36 +421,14 @@ impl Db {
     }
 }
 
-fn iterate<K: AsRef<[u8]>, R: RangeBounds<K>>(
-    range: R,
-    sequence: u64,
-    sources: Sources,
-) -> DbIterator {
-    let owned = |bound: Bound<&K>| match bound {
-        Bound::Included(key) => Bound::Included(key.as_ref().to_vec()),
-        Bound::Excluded(key) => Bound::Excluded(key.as_ref().to_vec()),
-        Bound::Unbounded => Bound::Unbounded,
-    };
-    DbIterator::new(
-        sources,
-        sequence,
-        owned(range.start_bound()),
-        owned(range.end_bound()),
-    )
+fn iterate<K, R: KeyRange<K>>(range: R, sequence: u64, sources: Sources) -> DbIterator {
+    let (start, end) = range.into_key_bounds();
+    DbIterator::new(sources, sequence, start, end)
 }
 
 impl Drop for Db {
     fn drop(&mut self) {
-        {
-            let mut state = self.engine.state.lock();
-            state.shutting_down = true;
-            self.engine.state_changed.notify_all();
-        }
-        for thread in self.background.drain(..) {
-            let _ = thread.join();
-        }
-        // Make unsynced writes durable on an orderly close. A failure here has
-        // no caller to report to; the next open's recovery handles the tail.
-        let _ = self.engine.log.lock().writer.sync();
+        // Nobody to report to; the next open's recovery handles the tail.
+        let _ = self.shut_down(false);
     }
 }

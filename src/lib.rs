@@ -6,21 +6,40 @@
 //! use strata::{Db, Options, RecoveryMode, WriteOptions, WriteBatch};
 //!
 //! let directory = tempfile::tempdir()?;
-//! let options = Options {
-//!     recovery_mode: RecoveryMode::TolerateCorruptedTailRecords,
-//!     ..Options::default()
-//! };
+//! let options = Options::default().with_recovery_mode(RecoveryMode::TolerateCorruptedTailRecords);
 //! {
 //!     let db = Db::open(directory.path(), options.clone())?;
 //!     let mut batch = WriteBatch::new();
-//!     batch.put(b"raft/term", b"7").put(b"raft/vote", b"node-2");
-//!     db.write(batch, &WriteOptions::SYNC)?;
+//!     batch.put("raft/term", "7").put("raft/vote", "node-2");
+//!     db.write(batch, &WriteOptions::SYNC)?; // durable before it returns
+//!     db.put("raft/applied", "41")?; // survives a process crash, not a power cut...
+//!     db.sync_wal()?; // ...until the log is synced
+//!     db.close()?; // reports what Drop would have to swallow
 //! }
 //! let db = Db::open(directory.path(), options)?;
-//! assert_eq!(db.get(b"raft/term")?, Some(b"7".to_vec()));
+//! assert_eq!(db.get("raft/term")?, Some(b"7".to_vec()));
+//! let newest_key_first: Vec<Vec<u8>> = db
+//!     .prefix("raft/")
+//!     .rev()
+//!     .map(|entry| entry.map(|(key, _)| key))
+//!     .collect::<Result<_, _>>()?;
+//! assert_eq!(newest_key_first[0], b"raft/vote");
 //! println!("{}", db.recovery_report());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! What a rust-rocksdb or fjall user looks for:
+//! - [`Options`], checked at open by [`Options::validate`] (each field
+//!   documents its range; the bounds are the `MIN_`/`MAX_` constants here),
+//!   built with struct-update syntax or `with_` setters, and (feature
+//!   `serde`) read from configuration files that may name the recovery mode
+//!   as rust-rocksdb or RocksDB does.
+//! - Keys and values as anything that is bytes (`impl AsRef<[u8]>`);
+//!   ranges in the usual spellings ([`KeyRange`]).
+//! - [`DbIterator`] runs both ways (`.rev()`, `next_back`); [`Db::prefix`].
+//! - [`Snapshot`] reads on the snapshot itself: [`Snapshot::get`],
+//!   [`Snapshot::iter`], [`Snapshot::range`], [`Snapshot::prefix`].
+//! - [`Db::sync_wal`] and [`Db::close`].
 //!
 //! The crates underneath are usable on their own: `strata-wal` (the log
 //! framing, reader, modes and per-log report) and `strata-sstable` (the
@@ -48,8 +67,13 @@ mod write;
 
 pub use db::Db;
 pub use error::{Error, ErrorKind, RefusalReason, Result};
-pub use options::{Options, WriteOptions};
+pub use options::{
+    MAX_BLOOM_BITS_PER_KEY, MAX_LEVEL0_COMPACTION_TRIGGER, MAX_TABLE_BLOCK_SIZE_BYTES,
+    MAX_WRITE_BUFFER_SIZE_BYTES, MIN_LEVEL0_COMPACTION_TRIGGER, MIN_TABLE_BLOCK_SIZE_BYTES,
+    MIN_WRITE_BUFFER_SIZE_BYTES, Options, WriteOptions,
+};
 pub use read::iterator::DbIterator;
+pub use read::key_range::KeyRange;
 pub use read::snapshot::Snapshot;
 pub use recovery::{
     DropReason, DroppedRegion, LogSetOptions, LogSetRecovery, RecoveryReport, recover_log_set,

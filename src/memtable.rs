@@ -122,6 +122,19 @@ impl MemTable {
             .collect()
     }
 
+    /// Up to `limit` entries (internal key, value) in descending order from
+    /// `to` down.
+    pub(crate) fn chunk_before(&self, to: Bound<&[u8]>, limit: usize) -> Vec<(Vec<u8>, Vec<u8>)> {
+        let to = to.map(|key| MemKey(key.into()));
+        self.map
+            .read()
+            .range((Bound::Unbounded, to))
+            .rev()
+            .take(limit)
+            .map(|(key, value)| (key.0.to_vec(), value.to_vec()))
+            .collect()
+    }
+
     /// Calls `visit` with every entry (internal key, value) in order,
     /// stopping at the first error.
     pub(crate) fn for_each_entry<E>(

@@ -1,8 +1,42 @@
-//! Options of a database and of single operations.
+//! Options of a database and of single operations, and the bounds that
+//! [`Options::validate`] enforces at open.
 
 use strata_wal::RecoveryMode;
 
+use crate::error::{Error, Result};
+
+/// The smallest [`Options::write_buffer_size`]. Any size above 0 is correct
+/// (0 made the first write switch memtables forever); below a few entries'
+/// worth, every write becomes a log and a table of its own. Tests use
+/// buffers this small to make flushes and compactions happen.
+pub const MIN_WRITE_BUFFER_SIZE_BYTES: usize = 512;
+/// The largest [`Options::write_buffer_size`], 64 GiB: a memtable stays in
+/// memory until it is flushed, and more than this is most likely a unit
+/// mistake.
+pub const MAX_WRITE_BUFFER_SIZE_BYTES: u64 = 64 << 30;
+/// The smallest [`Options::table_block_size`]: the index holds one entry
+/// per block, so with smaller blocks it grows toward the size of the data.
+pub const MIN_TABLE_BLOCK_SIZE_BYTES: usize = 256;
+/// The largest [`Options::table_block_size`], 16 MiB: a point read decodes
+/// a whole block, and the block cache holds whole blocks.
+pub const MAX_TABLE_BLOCK_SIZE_BYTES: usize = 16 << 20;
+/// The largest [`Options::bloom_bits_per_key`] (the table format's limit,
+/// [`strata_sstable::MAX_BLOOM_BITS_PER_KEY`]).
+pub const MAX_BLOOM_BITS_PER_KEY: usize = strata_sstable::MAX_BLOOM_BITS_PER_KEY;
+/// The smallest [`Options::level0_compaction_trigger`]: with 1, every flush
+/// would rewrite the one table there is.
+pub const MIN_LEVEL0_COMPACTION_TRIGGER: usize = 2;
+/// The largest [`Options::level0_compaction_trigger`]: every read that
+/// misses the memtables may consult each level-0 table, and each holds an
+/// open file.
+pub const MAX_LEVEL0_COMPACTION_TRIGGER: usize = 64;
+
 /// Options for [`crate::Db::open`].
+///
+/// Build them with struct-update syntax or with the chainable `with_`
+/// setters; [`crate::Db::open`] checks them with [`Options::validate`].
+/// With the `serde` feature they can be read from a configuration file:
+/// missing fields take their defaults, unknown fields (a typo) are an error.
 ///
 /// ```
 /// use strata::{Options, RecoveryMode};
@@ -13,29 +47,43 @@ use strata_wal::RecoveryMode;
 ///     ..Options::default()
 /// };
 /// assert!(options.create_if_missing);
+/// let same = Options::default()
+///     .with_recovery_mode(RecoveryMode::TolerateCorruptedTailRecords)
+///     .with_write_buffer_size(8 << 20);
+/// assert_eq!(options, same);
+/// assert!(options.validate().is_ok());
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(default))]
+#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
 pub struct Options {
     /// What replay does with a damaged log (default PointInTimeRecovery).
     pub recovery_mode: RecoveryMode,
-    /// Bytes of writes a memtable takes before it is flushed to a table.
+    /// Bytes of writes a memtable takes before it is flushed to a table
+    /// (default 4 MiB). From [`MIN_WRITE_BUFFER_SIZE_BYTES`] (512 B) to
+    /// [`MAX_WRITE_BUFFER_SIZE_BYTES`] (64 GiB).
     pub write_buffer_size: usize,
-    /// Create the database if the directory holds none.
+    /// Create the database if the directory holds none (default on).
     pub create_if_missing: bool,
-    /// Fail if a database already exists.
+    /// Fail if a database already exists (default off).
     pub error_if_exists: bool,
-    /// Target size of a table's data blocks, in bytes.
+    /// Target size of a table's data blocks, in bytes (default 4 KiB). From
+    /// [`MIN_TABLE_BLOCK_SIZE_BYTES`] (256 B) to
+    /// [`MAX_TABLE_BLOCK_SIZE_BYTES`] (16 MiB).
     pub table_block_size: usize,
-    /// Bloom filter bits per key in tables.
+    /// Bloom filter bits per key in tables (default 10); 0 writes tables
+    /// without a filter. At most [`MAX_BLOOM_BITS_PER_KEY`] (64).
     pub bloom_bits_per_key: usize,
-    /// How many full memtables may wait for their flush before writes stall.
+    /// How many full memtables may wait for their flush before writes stall
+    /// (default 2). At least 1.
     pub max_immutable_memtables: usize,
     /// When this many level-0 tables exist, they are compacted into level 1
-    /// (RocksDB's `level0_file_num_compaction_trigger`).
+    /// (RocksDB's `level0_file_num_compaction_trigger`; default 4). From
+    /// [`MIN_LEVEL0_COMPACTION_TRIGGER`] (2) to
+    /// [`MAX_LEVEL0_COMPACTION_TRIGGER`] (64).
     pub level0_compaction_trigger: usize,
-    /// Bytes of table data blocks kept in memory, shared by all tables.
+    /// Bytes of table data blocks kept in memory, shared by all tables
+    /// (default 8 MiB). Any size; 0 caches nothing.
     pub block_cache_size: usize,
     /// With this many level-0 tables, each write is delayed by a
     /// millisecond so compaction can catch up (RocksDB's
@@ -76,6 +124,137 @@ impl Default for Options {
             num_levels: 7,
         }
     }
+}
+
+impl Options {
+    /// `Err(InvalidArgument)` naming the first field outside its documented
+    /// range and that range. [`crate::Db::open`] and
+    /// [`crate::Db::inspect_recovery`] call it before touching the
+    /// directory.
+    ///
+    /// ```
+    /// use strata::Options;
+    ///
+    /// let error = Options::default().with_write_buffer_size(0).validate().unwrap_err();
+    /// assert!(error.to_string().contains("write_buffer_size"), "{error}");
+    /// ```
+    pub fn validate(&self) -> Result<()> {
+        check_range(
+            "write_buffer_size",
+            self.write_buffer_size as u64,
+            MIN_WRITE_BUFFER_SIZE_BYTES as u64,
+            MAX_WRITE_BUFFER_SIZE_BYTES,
+            "bytes",
+        )?;
+        check_range(
+            "table_block_size",
+            self.table_block_size as u64,
+            MIN_TABLE_BLOCK_SIZE_BYTES as u64,
+            MAX_TABLE_BLOCK_SIZE_BYTES as u64,
+            "bytes",
+        )?;
+        check_range(
+            "bloom_bits_per_key",
+            self.bloom_bits_per_key as u64,
+            0,
+            MAX_BLOOM_BITS_PER_KEY as u64,
+            "bits",
+        )?;
+        check_range(
+            "max_immutable_memtables",
+            self.max_immutable_memtables as u64,
+            1,
+            u64::MAX,
+            "memtables",
+        )?;
+        check_range(
+            "level0_compaction_trigger",
+            self.level0_compaction_trigger as u64,
+            MIN_LEVEL0_COMPACTION_TRIGGER as u64,
+            MAX_LEVEL0_COMPACTION_TRIGGER as u64,
+            "tables",
+        )
+    }
+
+    /// Sets [`Options::recovery_mode`].
+    #[must_use]
+    pub fn with_recovery_mode(mut self, recovery_mode: RecoveryMode) -> Self {
+        self.recovery_mode = recovery_mode;
+        self
+    }
+
+    /// Sets [`Options::write_buffer_size`].
+    #[must_use]
+    pub fn with_write_buffer_size(mut self, bytes: usize) -> Self {
+        self.write_buffer_size = bytes;
+        self
+    }
+
+    /// Sets [`Options::create_if_missing`].
+    #[must_use]
+    pub fn with_create_if_missing(mut self, create_if_missing: bool) -> Self {
+        self.create_if_missing = create_if_missing;
+        self
+    }
+
+    /// Sets [`Options::error_if_exists`].
+    #[must_use]
+    pub fn with_error_if_exists(mut self, error_if_exists: bool) -> Self {
+        self.error_if_exists = error_if_exists;
+        self
+    }
+
+    /// Sets [`Options::table_block_size`].
+    #[must_use]
+    pub fn with_table_block_size(mut self, bytes: usize) -> Self {
+        self.table_block_size = bytes;
+        self
+    }
+
+    /// Sets [`Options::bloom_bits_per_key`].
+    #[must_use]
+    pub fn with_bloom_bits_per_key(mut self, bits: usize) -> Self {
+        self.bloom_bits_per_key = bits;
+        self
+    }
+
+    /// Sets [`Options::max_immutable_memtables`].
+    #[must_use]
+    pub fn with_max_immutable_memtables(mut self, count: usize) -> Self {
+        self.max_immutable_memtables = count;
+        self
+    }
+
+    /// Sets [`Options::level0_compaction_trigger`].
+    #[must_use]
+    pub fn with_level0_compaction_trigger(mut self, tables: usize) -> Self {
+        self.level0_compaction_trigger = tables;
+        self
+    }
+
+    /// Sets [`Options::block_cache_size`].
+    #[must_use]
+    pub fn with_block_cache_size(mut self, bytes: usize) -> Self {
+        self.block_cache_size = bytes;
+        self
+    }
+}
+
+/// `Err(InvalidArgument)` naming `field`, its value and the allowed range
+/// unless `min <= value <= max` (`max == u64::MAX`: no upper bound).
+fn check_range(field: &str, value: u64, min: u64, max: u64, unit: &str) -> Result<()> {
+    if (min..=max).contains(&value) {
+        return Ok(());
+    }
+    let allowed = if max == u64::MAX {
+        format!("at least {min} {unit}")
+    } else {
+        format!("from {min} to {max} {unit}")
+    };
+    Err(Error::InvalidArgument(format!(
+        "options.{field} is {value} {unit}, but it must be {allowed} \
+         (see the documentation of Options::{field})"
+    )))
 }
 
 /// Options of one write.

@@ -162,6 +162,50 @@ impl TableEntries {
     }
 }
 
+impl TableHandle {
+    /// Entries in descending internal-key order from the last key not
+    /// greater than `to` (`None`: the table's last entry).
+    pub(crate) fn entries_before(&self, to: Option<&[u8]>) -> TableEntriesBackward {
+        TableEntriesBackward {
+            iterator: self.table.iter(),
+            seek: Some(to.map(<[u8]>::to_vec)),
+            failed: false,
+        }
+    }
+}
+
+/// A backward cursor over a table's entries that positions itself lazily.
+pub(crate) struct TableEntriesBackward {
+    iterator: TableIterator,
+    /// Where to position before the first entry (`Some(None)`: the end).
+    seek: Option<Option<Vec<u8>>>,
+    failed: bool,
+}
+
+impl TableEntriesBackward {
+    pub(crate) fn next(&mut self) -> Option<Result<(Vec<u8>, Vec<u8>)>> {
+        if self.failed {
+            return None;
+        }
+        let moved = match self.seek.take() {
+            Some(Some(target)) => self.iterator.seek_for_prev(&target),
+            Some(None) => self.iterator.seek_to_last(),
+            None => self.iterator.prev(),
+        };
+        if let Err(error) = moved {
+            self.failed = true;
+            return Some(Err(error.into()));
+        }
+        if !self.iterator.valid() {
+            return None;
+        }
+        Some(Ok((
+            self.iterator.key().to_vec(),
+            self.iterator.value().to_vec(),
+        )))
+    }
+}
+
 type Builder = TableBuilder<BufWriter<Box<dyn WritableFile>>>;
 
 /// A table being written: entries in internal-key order, then `finish`

@@ -45,7 +45,7 @@ fn an_open_refuses_a_database_whose_current_is_missing_and_changes_nothing() {
     {
         let db = Db::open(directory.path(), small_tables()).unwrap();
         for index in 0..200u32 {
-            db.put(format!("key{index:04}").as_bytes(), &[7; 64])
+            db.put(format!("key{index:04}").as_bytes(), [7; 64])
                 .unwrap();
         }
         db.flush().unwrap();

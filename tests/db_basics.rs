@@ -59,7 +59,7 @@ fn data_survives_close_and_reopen_including_flushed_tables() {
     {
         let db = Db::open(directory.path(), options.clone()).unwrap();
         for index in 0..2_000u32 {
-            db.put(format!("key{index:05}").as_bytes(), &index.to_le_bytes())
+            db.put(format!("key{index:05}").as_bytes(), index.to_le_bytes())
                 .unwrap();
         }
         db.delete(b"key00007").unwrap();
@@ -129,7 +129,7 @@ fn running_out_of_space_is_an_error_not_a_panic_and_loses_no_acknowledged_write(
     let mut acknowledged = 0;
     for index in 0..100u32 {
         let mut batch = WriteBatch::new();
-        batch.put(&index.to_be_bytes(), &[9; 100]);
+        batch.put(index.to_be_bytes(), [9; 100]);
         match db.write(batch, &WriteOptions::SYNC) {
             Ok(()) => acknowledged += 1,
             Err(error) => {
@@ -144,7 +144,7 @@ fn running_out_of_space_is_an_error_not_a_panic_and_loses_no_acknowledged_write(
     let db = sim_db(&fs, Options::default()).unwrap();
     for index in 0..acknowledged {
         assert!(
-            db.get(&(index as u32).to_be_bytes()).unwrap().is_some(),
+            db.get((index as u32).to_be_bytes()).unwrap().is_some(),
             "lost {index}"
         );
     }
@@ -167,7 +167,7 @@ fn concurrent_writers_all_land_with_distinct_sequences() {
                     let mut batch = WriteBatch::new();
                     batch.put(
                         format!("t{thread}-{index:04}").as_bytes(),
-                        &[thread as u8; 50],
+                        [thread as u8; 50],
                     );
                     db.write(
                         batch,
@@ -198,9 +198,9 @@ fn compaction_merges_level0_tables_and_keeps_what_snapshots_see() {
     let mut snapshots = Vec::new();
     for round in 0..7u8 {
         for key in 0..50u8 {
-            db.put(&[b'k', key], &[round; 20]).unwrap();
+            db.put([b'k', key], [round; 20]).unwrap();
         }
-        db.delete(&[b'k', round]).unwrap();
+        db.delete([b'k', round]).unwrap();
         snapshots.push((round, db.snapshot()));
         db.flush().unwrap();
     }
@@ -214,17 +214,17 @@ fn compaction_merges_level0_tables_and_keeps_what_snapshots_see() {
     assert!(tables(&fs) < 3, "tables were not merged: {}", tables(&fs));
     for (round, snapshot) in &snapshots {
         assert_eq!(
-            db.get_at(&[b'k', 20], snapshot).unwrap(),
+            db.get_at([b'k', 20], snapshot).unwrap(),
             Some(vec![*round; 20])
         );
-        assert_eq!(db.get_at(&[b'k', *round], snapshot).unwrap(), None);
+        assert_eq!(db.get_at([b'k', *round], snapshot).unwrap(), None);
     }
     drop(db);
     let db = sim_db(&fs, options).unwrap();
     // The last round rewrote every key and deleted only its own.
     assert_eq!(db.iter().count(), 49);
-    assert_eq!(db.get(&[b'k', 6]).unwrap(), None);
-    assert_eq!(db.get(&[b'k', 40]).unwrap(), Some(vec![6; 20]));
+    assert_eq!(db.get([b'k', 6]).unwrap(), None);
+    assert_eq!(db.get([b'k', 40]).unwrap(), Some(vec![6; 20]));
 }
 
 #[test]
@@ -245,7 +245,7 @@ fn compaction_reclaims_overwritten_and_deleted_versions_no_snapshot_needs() {
     let mut held = None;
     for round in 0..6u8 {
         for key in 0..40u8 {
-            db.put(&[b'k', key], &[round; 1000]).unwrap();
+            db.put([b'k', key], [round; 1000]).unwrap();
         }
         db.delete(b"gone").unwrap();
         db.flush().unwrap();
@@ -253,11 +253,11 @@ fn compaction_reclaims_overwritten_and_deleted_versions_no_snapshot_needs() {
     }
     let held = held.unwrap();
     // Compactions ran, and the snapshot after the first round still sees it.
-    assert_eq!(db.get_at(&[b'k', 1], &held).unwrap(), Some(vec![0; 1000]));
+    assert_eq!(db.get_at([b'k', 1], &held).unwrap(), Some(vec![0; 1000]));
     let with_snapshot = table_bytes(&fs);
     drop(held);
     for key in 0..40u8 {
-        db.put(&[b'k', key], &[9; 1000]).unwrap();
+        db.put([b'k', key], [9; 1000]).unwrap();
     }
     db.flush().unwrap();
     db.flush().unwrap();
@@ -271,7 +271,7 @@ fn compaction_reclaims_overwritten_and_deleted_versions_no_snapshot_needs() {
         after < 60_000,
         "tables hold {after} bytes (were {with_snapshot} with the snapshot)"
     );
-    assert_eq!(db.get(&[b'k', 3]).unwrap(), Some(vec![9; 1000]));
+    assert_eq!(db.get([b'k', 3]).unwrap(), Some(vec![9; 1000]));
     assert_eq!(db.get(b"gone").unwrap(), None);
 }
 

@@ -107,11 +107,11 @@ fn run(ops: Vec<Op>) -> TestResult {
     for op in ops {
         match op {
             Op::Put(key, value) => {
-                db.put(&key_bytes(key), &value_bytes(value)).unwrap();
+                db.put(key_bytes(key), value_bytes(value)).unwrap();
                 model.insert(key_bytes(key), value_bytes(value));
             }
             Op::Delete(key) => {
-                db.delete(&key_bytes(key)).unwrap();
+                db.delete(key_bytes(key)).unwrap();
                 model.remove(&key_bytes(key));
             }
             Op::Batch(updates) => {
@@ -119,11 +119,11 @@ fn run(ops: Vec<Op>) -> TestResult {
                 for (key, value) in &updates {
                     match value {
                         Some(value) => {
-                            batch.put(&key_bytes(*key), &value_bytes(*value));
+                            batch.put(key_bytes(*key), value_bytes(*value));
                             model.insert(key_bytes(*key), value_bytes(*value));
                         }
                         None => {
-                            batch.delete(&key_bytes(*key));
+                            batch.delete(key_bytes(*key));
                             model.remove(&key_bytes(*key));
                         }
                     }
@@ -131,7 +131,7 @@ fn run(ops: Vec<Op>) -> TestResult {
                 db.write(batch, &WriteOptions::SYNC).unwrap();
             }
             Op::Get(key) => {
-                if db.get(&key_bytes(key)).unwrap() != model.get(&key_bytes(key)).cloned() {
+                if db.get(key_bytes(key)).unwrap() != model.get(&key_bytes(key)).cloned() {
                     return TestResult::error(format!("get {key} differs"));
                 }
             }
@@ -156,7 +156,7 @@ fn run(ops: Vec<Op>) -> TestResult {
                 if let Some((snapshot, then)) =
                     snapshots.get(usize::from(which) % snapshots.len().max(1))
                 {
-                    let got = db.get_at(&key_bytes(key), snapshot).unwrap();
+                    let got = db.get_at(key_bytes(key), snapshot).unwrap();
                     if got != then.get(&key_bytes(key)).cloned() {
                         return TestResult::error(format!("snapshot get {key} differs"));
                     }

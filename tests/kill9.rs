@@ -41,7 +41,7 @@ fn child_writes_synced_batches_until_killed() {
     let mut stdout = std::io::stdout().lock();
     for index in start.. {
         let mut batch = WriteBatch::new();
-        batch.put(&key(index), &value(index));
+        batch.put(key(index), value(index));
         db.write(batch, &WriteOptions::SYNC).unwrap();
         writeln!(stdout, "ack {index}").unwrap();
         stdout.flush().unwrap();

@@ -47,7 +47,7 @@ fn fill(c: &mut Criterion) {
                     let start = Instant::now();
                     for index in 0..FILL_KEYS {
                         let index = if order { scatter(index) } else { index };
-                        db.put(&key(index), &value).expect("put");
+                        db.put(key(index), value).expect("put");
                     }
                     total += start.elapsed();
                 }
@@ -62,7 +62,7 @@ fn random_read(c: &mut Criterion) {
     let (_directory, db) = fresh_db();
     let value = [0x42u8; VALUE_SIZE];
     for index in 0..FILL_KEYS {
-        db.put(&key(index), &value).expect("put");
+        db.put(key(index), value).expect("put");
     }
     db.flush().expect("flush");
     let mut group = c.benchmark_group("read");
@@ -71,13 +71,13 @@ fn random_read(c: &mut Criterion) {
     group.bench_function("random_hit", |b| {
         b.iter(|| {
             index += 1;
-            black_box(db.get(&key(scatter(index))).expect("get"))
+            black_box(db.get(key(scatter(index))).expect("get"))
         })
     });
     group.bench_function("random_miss", |b| {
         b.iter(|| {
             index += 1;
-            black_box(db.get(&key(FILL_KEYS + scatter(index))).expect("get"))
+            black_box(db.get(key(FILL_KEYS + scatter(index))).expect("get"))
         })
     });
     group.finish();
@@ -105,7 +105,7 @@ fn synced_writes(c: &mut Criterion) {
                                 scope.spawn(move || {
                                     for index in 0..WRITES_PER_ITERATION / threads {
                                         let mut batch = WriteBatch::new();
-                                        batch.put(&key(thread << 32 | index), &[7u8; VALUE_SIZE]);
+                                        batch.put(key(thread << 32 | index), [7u8; VALUE_SIZE]);
                                         db.write(batch, &WriteOptions::SYNC).expect("write");
                                     }
                                 });

@@ -47,7 +47,7 @@ pub(crate) fn writer(
     let mut stdout = std::io::stdout().lock();
     for index in start.. {
         let mut batch = WriteBatch::new();
-        batch.put(&key(index), &value(index));
+        batch.put(key(index), value(index));
         db.write(batch, &WriteOptions::SYNC)?;
         writeln!(stdout, "ack {index}")?;
         stdout.flush()?;

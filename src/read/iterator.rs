@@ -1,18 +1,23 @@
 //! Iteration over the whole database at one sequence number: a k-way merge
 //! of the memtables and tables, newest version of each key first, deletions
-//! hiding what they delete.
+//! hiding what they delete. Iterating from the back is a second merge
+//! (`backward.rs`) over the same sources; the two halves meet in the middle.
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, VecDeque};
 use std::ops::Bound;
 use std::sync::Arc;
 
+use super::backward::Backward;
 use crate::error::{Error, Result};
 use crate::key::{self, Kind, MAX_SEQUENCE, SEEK_KIND};
 use crate::memtable::MemTable;
 use crate::read::level_entries::LevelEntries;
 use crate::state::Sources;
 use crate::table::TableEntries;
+
+/// A key and its value, as the iterator yields them.
+type Entry = (Vec<u8>, Vec<u8>);
 
 /// Entries fetched from a memtable at a time.
 const MEMTABLE_CHUNK: usize = 128;
@@ -88,6 +93,27 @@ impl Eq for HeapEntry {}
 /// An iterator over `(key, value)` pairs in key order, as of one snapshot.
 /// Items are `Result`s because a table read can find damaged bytes; after
 /// an error the iterator ends.
+///
+/// It is double-ended: [`DoubleEndedIterator::next_back`] (and `.rev()`)
+/// yield keys in descending order, and mixing `next` and `next_back` yields
+/// each key once, as a `BTreeMap` range does. Reverse steps cost more than
+/// forward ones through tables (see `read/backward.rs`).
+///
+/// ```
+/// use strata::{Db, Options};
+///
+/// let directory = tempfile::tempdir()?;
+/// let db = Db::open(directory.path(), Options::default())?;
+/// for key in ["a", "b", "c", "d"] {
+///     db.put(key, "value")?;
+/// }
+/// let mut keys = db.iter().map(|entry| entry.map(|(key, _)| key));
+/// assert_eq!(keys.next_back().transpose()?, Some(b"d".to_vec()));
+/// assert_eq!(keys.next().transpose()?, Some(b"a".to_vec()));
+/// let middle: Vec<Vec<u8>> = keys.rev().collect::<Result<_, _>>()?;
+/// assert_eq!(middle, [b"c".to_vec(), b"b".to_vec()]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct DbIterator {
     sources: Vec<Source>,
     heap: BinaryHeap<HeapEntry>,
@@ -97,6 +123,11 @@ pub struct DbIterator {
     start: Bound<Vec<u8>>,
     end: Bound<Vec<u8>>,
     last_user_key: Option<Vec<u8>>,
+    /// The sources again, for the backward merge (started on first use).
+    sources_for_back: Option<Sources>,
+    back: Option<Backward>,
+    /// The last key the backward merge decided: the forward one stops there.
+    back_last_user_key: Option<Vec<u8>>,
     finished: bool,
     /// An error to yield before anything else (a misused snapshot).
     refused: Option<Error>,
@@ -123,6 +154,7 @@ impl DbIterator {
             }
             Bound::Unbounded => None,
         };
+        let sources_for_back = Some(sources.clone());
         let Sources {
             mem,
             immutable,
@@ -158,6 +190,9 @@ impl DbIterator {
             start,
             end,
             last_user_key: None,
+            sources_for_back,
+            back: None,
+            back_last_user_key: None,
             finished: false,
             refused: None,
         }
@@ -174,6 +209,9 @@ impl DbIterator {
             start: Bound::Unbounded,
             end: Bound::Unbounded,
             last_user_key: None,
+            sources_for_back: None,
+            back: None,
+            back_last_user_key: None,
             finished: false,
             refused: Some(error),
         }
@@ -215,7 +253,10 @@ impl DbIterator {
                 Bound::Included(end) => user_key > end.as_slice(),
                 Bound::Excluded(end) => user_key >= end.as_slice(),
                 Bound::Unbounded => false,
-            };
+            } || self
+                .back_last_user_key
+                .as_deref()
+                .is_some_and(|back| user_key >= back);
             if past_end {
                 return Ok(None);
             }
@@ -225,12 +266,41 @@ impl DbIterator {
         }
         Ok(None)
     }
-}
 
-impl Iterator for DbIterator {
-    type Item = Result<(Vec<u8>, Vec<u8>)>;
+    /// The next key down that holds a value, stopping before the range's
+    /// start and before any key the forward half already decided.
+    fn advance_back(&mut self) -> Result<Option<Entry>> {
+        if self.back.is_none() {
+            let Some(sources) = self.sources_for_back.take() else {
+                return Ok(None);
+            };
+            self.back = Some(Backward::new(sources, &self.end));
+        }
+        let Some(back) = self.back.as_mut() else {
+            return Ok(None);
+        };
+        let start = &self.start;
+        let front = self.last_user_key.as_deref();
+        let stop = |user_key: &[u8]| {
+            let before_start = match start {
+                Bound::Included(start) => user_key < start.as_slice(),
+                Bound::Excluded(start) => user_key <= start.as_slice(),
+                Bound::Unbounded => false,
+            };
+            before_start || front.is_some_and(|front| user_key <= front)
+        };
+        while let Some((user_key, value)) = back.next_key(self.sequence, &self.end, stop)? {
+            self.back_last_user_key = Some(user_key.clone());
+            if let Some(value) = value {
+                return Ok(Some((user_key, value)));
+            }
+        }
+        Ok(None)
+    }
 
-    fn next(&mut self) -> Option<Self::Item> {
+    /// Yields the refusal, or `step`'s outcome; ends the iterator (both
+    /// ways) at its end or at an error.
+    fn step(&mut self, step: fn(&mut Self) -> Result<Option<Entry>>) -> Option<Result<Entry>> {
         if self.finished {
             return None;
         }
@@ -238,10 +308,24 @@ impl Iterator for DbIterator {
             self.finished = true;
             return Some(Err(error));
         }
-        let result = self.advance();
+        let result = step(self);
         if !matches!(result, Ok(Some(_))) {
             self.finished = true;
         }
         result.transpose()
+    }
+}
+
+impl Iterator for DbIterator {
+    type Item = Result<(Vec<u8>, Vec<u8>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.step(Self::advance)
+    }
+}
+
+impl DoubleEndedIterator for DbIterator {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        self.step(Self::advance_back)
     }
 }

@@ -1,7 +1,9 @@
 //! The read path: point reads, iterators and snapshots, all at one sequence
 //! number over one set of sources.
 
+pub(crate) mod backward;
 pub(crate) mod get;
 pub(crate) mod iterator;
+pub(crate) mod key_range;
 pub(crate) mod level_entries;
 pub(crate) mod snapshot;

@@ -61,7 +61,8 @@ impl WriteBatch {
     }
 
     /// Sets `key` to `value`.
-    pub fn put(&mut self, key: &[u8], value: &[u8]) -> &mut Self {
+    pub fn put(&mut self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> &mut Self {
+        let (key, value) = (key.as_ref(), value.as_ref());
         if self.accepts(key, value) {
             self.builder.put(key, value);
         }
@@ -69,7 +70,8 @@ impl WriteBatch {
     }
 
     /// Removes `key`.
-    pub fn delete(&mut self, key: &[u8]) -> &mut Self {
+    pub fn delete(&mut self, key: impl AsRef<[u8]>) -> &mut Self {
+        let key = key.as_ref();
         if self.accepts(key, b"") {
             self.builder.delete(key);
         }
@@ -78,7 +80,8 @@ impl WriteBatch {
 
     /// Removes `key`, which must have been put at most once since it was last
     /// deleted (RocksDB's SingleDelete; here it behaves as a delete).
-    pub fn single_delete(&mut self, key: &[u8]) -> &mut Self {
+    pub fn single_delete(&mut self, key: impl AsRef<[u8]>) -> &mut Self {
+        let key = key.as_ref();
         if self.accepts(key, b"") {
             self.builder.single_delete(key);
         }

@@ -1,7 +1,7 @@
-//! The live write-ahead log and its rotation: when the memtable is full,
-//! the log is synced and closed, a new log (recorded in the MANIFEST before
-//! any write reaches it) and a new memtable take over, and the full
-//! memtable waits for the flush thread.
+//! The live write-ahead log, its sync on demand, and its rotation: when the
+//! memtable is full, the log is synced and closed, a new log (recorded in
+//! the MANIFEST before any write reaches it) and a new memtable take over,
+//! and the full memtable waits for the flush thread.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -25,6 +25,31 @@ pub(crate) struct LiveLog {
 }
 
 impl Engine {
+    /// Makes every write acknowledged so far durable. Earlier logs were
+    /// synced when they were switched out, so syncing the live one is
+    /// enough. Runs as the group-commit leader, so no group is half-way
+    /// through its append meanwhile. A failed sync poisons the database (a
+    /// retried fsync can report success for data the kernel dropped).
+    pub(crate) fn sync_wal(&self) -> Result<()> {
+        self.exclusively(|| {
+            self.state.lock().check_healthy()?;
+            let synced = self.sync_live_log();
+            if let Err(error) = &synced {
+                self.poison(error);
+            }
+            synced
+        })
+    }
+
+    /// Flushes and syncs the live log.
+    pub(crate) fn sync_live_log(&self) -> Result<()> {
+        let mut log = self.log.lock();
+        let path = self.directory.join(filename::log(log.number));
+        log.writer
+            .sync()
+            .map_err(|source| Error::io(path, "sync", source))
+    }
+
     /// Switches to a new memtable and log when the current one is full,
     /// stalling while too many full memtables wait for their flush or too
     /// many level-0 tables wait for compaction (RocksDB's stop trigger), and

@@ -6,6 +6,10 @@ use std::str::FromStr;
 /// What replay does when a log is damaged. The full contract is the table in
 /// `docs/wal_format.md` (and DESIGN.md §5).
 ///
+/// With the `serde` feature a mode is written in kebab-case, and read in
+/// kebab-case, as rust-rocksdb's `DBRecoveryMode` variant names it
+/// (`PointInTime`), or as RocksDB names it (`kPointInTimeRecovery`).
+///
 /// ```
 /// use strata_wal::RecoveryMode;
 ///
@@ -21,16 +25,35 @@ use std::str::FromStr;
 pub enum RecoveryMode {
     /// Any problem in any log, even the torn tail a crash leaves, fails the
     /// open. Not crash-safe: use it only for logs known to be complete.
+    #[cfg_attr(
+        feature = "serde",
+        serde(alias = "AbsoluteConsistency", alias = "kAbsoluteConsistency")
+    )]
     AbsoluteConsistency,
     /// A truncated last record (the log simply ends early) is dropped; any
     /// corruption fails the open.
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            alias = "TolerateCorruptedTailRecords",
+            alias = "kTolerateCorruptedTailRecords"
+        )
+    )]
     TolerateCorruptedTailRecords,
     /// Replay stops at the first problem; what follows is dropped (and kept in
     /// quarantine). The result is always a prefix of the write history.
     #[default]
+    #[cfg_attr(
+        feature = "serde",
+        serde(alias = "PointInTime", alias = "kPointInTimeRecovery")
+    )]
     PointInTimeRecovery,
     /// Every damaged region is skipped and everything readable after it is
     /// replayed. The result may have holes.
+    #[cfg_attr(
+        feature = "serde",
+        serde(alias = "SkipAnyCorruptedRecord", alias = "kSkipAnyCorruptedRecords")
+    )]
     SkipAnyCorruptedRecords,
 }
 
