@@ -36,6 +36,15 @@ pub struct Options {
     pub level0_compaction_trigger: usize,
     /// Bytes of table data blocks kept in memory, shared by all tables.
     pub block_cache_size: usize,
+    /// Once the MANIFEST has grown past this many bytes, the next edit is
+    /// followed by a new MANIFEST holding a snapshot of the live state
+    /// (CURRENT switched atomically, the old one removed), so a long-running
+    /// database does not grow it without bound. Default 64 MiB, not
+    /// RocksDB's 1 GiB: an open reads the MANIFEST whole, and refuses one
+    /// larger than 1 GiB, so a limit above 512 MiB is taken as 512 MiB. A
+    /// limit smaller than one snapshot rolls the MANIFEST over at every
+    /// edit.
+    pub max_manifest_file_size: u64,
 }
 
 impl Default for Options {
@@ -50,6 +59,7 @@ impl Default for Options {
             max_immutable_memtables: 2,
             level0_compaction_trigger: 8,
             block_cache_size: 8 << 20,
+            max_manifest_file_size: 64 << 20,
         }
     }
 }

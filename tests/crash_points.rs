@@ -1,7 +1,7 @@
 //! Whitebox crash harness: every mutating file-system operation of a small
 //! workload — each append, sync, create, rename, remove and directory sync,
-//! in writes, memtable switches, flushes, MANIFEST edits and a reopen's
-//! recovery — is made the last one before a crash, in turn. Each crash image
+//! in writes, memtable switches, flushes, MANIFEST edits and rollovers and
+//! a reopen's recovery — is made the last one before a crash, in turn. Each crash image
 //! (with unsynced bytes dropped, and again with a torn prefix kept) is
 //! recovered under every mode and held to the same contract as the random
 //! crash simulation (see `crash/mod.rs`).
@@ -82,12 +82,22 @@ fn a_crash_after_any_file_operation_recovers_to_a_prefix_holding_every_synced_wr
     );
 
     let mut coverage = Coverage::default();
+    // Every MANIFEST some crash image holds: the workload's two opens write
+    // one each, and each rollover (`options` sets a 128-byte limit) another.
+    let mut manifests = std::collections::BTreeSet::new();
     for crash_after in 0..=operations {
         let fs = SimFs::new();
         fs.fail_after(crash_after);
         let history = workload(&fs);
         let image = fs.fork();
         image.clear_faults();
+        if let Ok(names) = image.file_names(Path::new(DIRECTORY)) {
+            manifests.extend(
+                names
+                    .into_iter()
+                    .filter(|name| name.starts_with("MANIFEST-")),
+            );
+        }
         for keep_torn_prefix in [false, true] {
             let crashed = image.fork();
             crashed.crash(CrashOptions {
@@ -108,7 +118,14 @@ fn a_crash_after_any_file_operation_recovers_to_a_prefix_holding_every_synced_wr
             coverage.seeds += 1;
         }
     }
-    println!("{operations} crash points, {coverage:?}");
+    println!(
+        "{operations} crash points, {} MANIFESTs, {coverage:?}",
+        manifests.len()
+    );
+    assert!(
+        manifests.len() >= 2 + 3,
+        "the MANIFEST should roll over inside the workload: {manifests:?}"
+    );
     assert!(coverage.point_in_time_dropped > 0, "{coverage:?}");
     assert!(coverage.unsynced_lost > 0, "{coverage:?}");
 }
