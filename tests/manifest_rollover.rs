@@ -9,7 +9,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use strata::fs::SimFs;
-use strata::{Db, Options};
+use strata::{Db, Error, Options};
+use strata_wal::{Reader, ReaderOptions};
 
 const DIRECTORY: &str = "/db";
 const LIMIT: u64 = 1024;
@@ -20,6 +21,20 @@ fn manifests(fs: &SimFs) -> Vec<String> {
         .into_iter()
         .filter(|name| name.starts_with("MANIFEST-"))
         .collect()
+}
+
+/// The next file number the MANIFEST's first record (a snapshot) holds:
+/// tag 1 (log number) and its u64, then tag 2 and the next file number
+/// (`docs/manifest_format.md`).
+fn next_file_number(fs: &SimFs, name: &str) -> u64 {
+    let bytes = fs.read_file(&Path::new(DIRECTORY).join(name)).unwrap();
+    let first = Reader::new(&bytes[..], ReaderOptions::default())
+        .records()
+        .next()
+        .unwrap()
+        .unwrap();
+    assert_eq!((first[0], first[9]), (1, 2), "{name}: {first:?}");
+    u64::from_le_bytes(first[10..18].try_into().unwrap())
 }
 
 fn options() -> Options {
@@ -51,6 +66,9 @@ fn many_flushes_with_a_1_kib_limit_roll_the_manifest_and_leave_only_the_live_one
             // Past the limit by at most the edit that crossed it.
             let size = fs.read_file(&directory.join(&live[0])).unwrap().len() as u64;
             assert!(size <= LIMIT + 512, "{} is {size} bytes", live[0]);
+            // The snapshot records a next file number past its own.
+            let number: u64 = live[0]["MANIFEST-".len()..].parse().unwrap();
+            assert!(next_file_number(&fs, &live[0]) > number, "{}", live[0]);
             seen.insert(live[0].clone());
         }
     }
@@ -72,4 +90,52 @@ fn many_flushes_with_a_1_kib_limit_roll_the_manifest_and_leave_only_the_live_one
 #[test]
 fn the_default_limit_is_64_mib() {
     assert_eq!(Options::default().max_manifest_file_size, 64 << 20);
+}
+
+#[test]
+fn a_failure_at_any_step_of_a_rollover_poisons_the_database() {
+    // A 1-byte limit: every MANIFEST edit is followed by a rollover.
+    let options = Options {
+        max_manifest_file_size: 1,
+        ..options()
+    };
+    let directory = Path::new(DIRECTORY);
+    let prepare = || {
+        let fs = SimFs::new();
+        let db = Db::open_with_fs(Arc::new(fs.clone()), directory, options.clone()).unwrap();
+        db.put(b"key", b"value").unwrap();
+        (fs, db)
+    };
+    // The operations of an undisturbed flush: a log switch and a table,
+    // each recorded by an edit and a rollover.
+    let (counting, db) = prepare();
+    let before = counting.operation_count();
+    db.flush().unwrap();
+    let operations = counting.operation_count() - before;
+    assert!(operations >= 2 * 11, "{operations} operations");
+    drop(db);
+
+    for fail_after in 0..operations {
+        let (fs, db) = prepare();
+        fs.fail_after(fail_after);
+        let flushed = db.flush();
+        fs.clear_faults();
+        if flushed.is_ok() {
+            // Only the removal of the flushed log (and its directory sync)
+            // comes after what `flush` waits for.
+            assert!(fail_after >= operations - 2, "failure after {fail_after}");
+        } else {
+            let later = db.put(b"other", b"value").unwrap_err();
+            assert!(
+                matches!(later, Error::Poisoned { .. }),
+                "failure after {fail_after}: {later}"
+            );
+        }
+        drop(db);
+        // Whatever failed, a reopen sees the acknowledged write and one
+        // MANIFEST.
+        let db = Db::open_with_fs(Arc::new(fs.clone()), directory, options.clone()).unwrap();
+        assert_eq!(db.get(b"key").unwrap(), Some(b"value".to_vec()));
+        assert_eq!(manifests(&fs).len(), 1, "failure after {fail_after}");
+    }
 }
