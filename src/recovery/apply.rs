@@ -65,7 +65,7 @@ pub(crate) fn apply(
         for_each_kept_batch(fs, log, report.mode, checksum, |batch| {
             // The plan already refused batches Strata cannot apply.
             apply_to_memtable(&mem, &batch.payload)?;
-            if mem.approximate_bytes() >= options.write_buffer_size {
+            if !mem.is_empty() && mem.approximate_bytes() >= options.write_buffer_size {
                 new_tables.push(write_level0(fs, directory, options, &mut version, &mem)?);
                 mem = MemTable::new(0);
             }
