@@ -31,6 +31,13 @@ pub const MIN_LEVEL0_COMPACTION_TRIGGER: usize = 2;
 /// open file.
 pub const MAX_LEVEL0_COMPACTION_TRIGGER: usize = 64;
 
+/// Smallest `target_file_size_base` and `max_bytes_for_level_base`: below
+/// this a level would hold a table per few entries.
+pub const MIN_TABLE_SIZE_BYTES: u64 = 512;
+
+/// Most levels a database may have (the MANIFEST refuses deeper ones).
+pub const MAX_NUM_LEVELS: usize = 64;
+
 /// Options for [`crate::Db::open`].
 ///
 /// Build them with struct-update syntax or with the chainable `with_`
@@ -102,6 +109,15 @@ pub struct Options {
     pub target_file_size_base: u64,
     /// Number of levels, level 0 included.
     pub num_levels: usize,
+    /// Once the MANIFEST has grown past this many bytes, the next edit is
+    /// followed by a new MANIFEST holding a snapshot of the live state
+    /// (CURRENT switched atomically, the old one removed), so a long-running
+    /// database does not grow it without bound. Default 64 MiB, not
+    /// RocksDB's 1 GiB: an open reads the MANIFEST whole, and refuses one
+    /// larger than 1 GiB, so a limit above 512 MiB is taken as 512 MiB. A
+    /// limit smaller than one snapshot rolls the MANIFEST over at every
+    /// edit.
+    pub max_manifest_file_size: u64,
 }
 
 impl Default for Options {
@@ -122,6 +138,7 @@ impl Default for Options {
             max_bytes_for_level_multiplier: 10,
             target_file_size_base: 64 << 20,
             num_levels: 7,
+            max_manifest_file_size: 64 << 20,
         }
     }
 }
@@ -173,6 +190,49 @@ impl Options {
             MIN_LEVEL0_COMPACTION_TRIGGER as u64,
             MAX_LEVEL0_COMPACTION_TRIGGER as u64,
             "tables",
+        )?;
+        // The write stalls must not start before compaction would.
+        check_range(
+            "level0_slowdown_writes_trigger",
+            self.level0_slowdown_writes_trigger as u64,
+            self.level0_compaction_trigger as u64,
+            u64::MAX,
+            "tables (level0_compaction_trigger)",
+        )?;
+        check_range(
+            "level0_stop_writes_trigger",
+            self.level0_stop_writes_trigger as u64,
+            self.level0_slowdown_writes_trigger as u64,
+            u64::MAX,
+            "tables (level0_slowdown_writes_trigger)",
+        )?;
+        check_range(
+            "max_bytes_for_level_base",
+            self.max_bytes_for_level_base,
+            MIN_TABLE_SIZE_BYTES,
+            u64::MAX,
+            "bytes",
+        )?;
+        check_range(
+            "max_bytes_for_level_multiplier",
+            self.max_bytes_for_level_multiplier,
+            2,
+            1_000,
+            "times",
+        )?;
+        check_range(
+            "target_file_size_base",
+            self.target_file_size_base,
+            MIN_TABLE_SIZE_BYTES,
+            u64::MAX,
+            "bytes",
+        )?;
+        check_range(
+            "num_levels",
+            self.num_levels as u64,
+            2,
+            MAX_NUM_LEVELS as u64,
+            "levels",
         )
     }
 
@@ -246,13 +306,15 @@ fn check_range(field: &str, value: u64, min: u64, max: u64, unit: &str) -> Resul
     if (min..=max).contains(&value) {
         return Ok(());
     }
+    // A unit may name where a bound comes from: "tables (level0_…)".
+    let plain_unit = unit.split(" (").next().unwrap_or(unit);
     let allowed = if max == u64::MAX {
         format!("at least {min} {unit}")
     } else {
         format!("from {min} to {max} {unit}")
     };
     Err(Error::InvalidArgument(format!(
-        "options.{field} is {value} {unit}, but it must be {allowed} \
+        "options.{field} is {value} {plain_unit}, but it must be {allowed} \
          (see the documentation of Options::{field})"
     )))
 }

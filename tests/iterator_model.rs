@@ -238,6 +238,8 @@ fn reverse_iteration_sees_the_newest_visible_version_across_tables() {
     let options = Options {
         write_buffer_size: 512,
         level0_compaction_trigger: 64,
+        level0_slowdown_writes_trigger: 64,
+        level0_stop_writes_trigger: 64,
         ..Options::default()
     };
     let db = Db::open_with_fs(Arc::new(SimFs::new()), Path::new("/db"), options).unwrap();

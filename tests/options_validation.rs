@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use strata::fs::SimFs;
 use strata::{
-    Db, Error, MAX_BLOOM_BITS_PER_KEY, MAX_LEVEL0_COMPACTION_TRIGGER, MAX_TABLE_BLOCK_SIZE_BYTES,
-    MAX_WRITE_BUFFER_SIZE_BYTES, MIN_LEVEL0_COMPACTION_TRIGGER, MIN_TABLE_BLOCK_SIZE_BYTES,
-    MIN_WRITE_BUFFER_SIZE_BYTES, Options,
+    Db, Error, MAX_BLOOM_BITS_PER_KEY, MAX_LEVEL0_COMPACTION_TRIGGER, MAX_NUM_LEVELS,
+    MAX_TABLE_BLOCK_SIZE_BYTES, MAX_WRITE_BUFFER_SIZE_BYTES, MIN_LEVEL0_COMPACTION_TRIGGER,
+    MIN_TABLE_BLOCK_SIZE_BYTES, MIN_TABLE_SIZE_BYTES, MIN_WRITE_BUFFER_SIZE_BYTES, Options,
 };
 
 /// Asserts that `options` is refused with an error naming `field` and both
@@ -100,7 +100,12 @@ fn level0_compaction_trigger_bounds_are_enforced() {
         MIN_LEVEL0_COMPACTION_TRIGGER as u64,
         Some(MAX_LEVEL0_COMPACTION_TRIGGER as u64),
     );
-    let with = |tables: usize| Options::default().with_level0_compaction_trigger(tables);
+    // The stall triggers may not be below the compaction trigger.
+    let with = |tables: usize| Options {
+        level0_slowdown_writes_trigger: MAX_LEVEL0_COMPACTION_TRIGGER + 1,
+        level0_stop_writes_trigger: MAX_LEVEL0_COMPACTION_TRIGGER + 1,
+        ..Options::default().with_level0_compaction_trigger(tables)
+    };
     with(MIN_LEVEL0_COMPACTION_TRIGGER).validate().unwrap();
     with(MAX_LEVEL0_COMPACTION_TRIGGER).validate().unwrap();
     assert_refused(
@@ -183,4 +188,69 @@ fn the_smallest_write_buffer_works() {
             Some(vec![7_u8; 40])
         );
     }
+}
+
+#[test]
+fn the_level_options_are_bounded_and_the_stall_triggers_ordered() {
+    let base = Options::default();
+    let slowdown_before_compaction = Options {
+        level0_slowdown_writes_trigger: base.level0_compaction_trigger - 1,
+        ..base.clone()
+    };
+    assert_refused(
+        &slowdown_before_compaction,
+        "level0_slowdown_writes_trigger",
+        (base.level0_compaction_trigger as u64, None),
+    );
+    let stop_before_slowdown = Options {
+        level0_stop_writes_trigger: base.level0_slowdown_writes_trigger - 1,
+        ..base.clone()
+    };
+    assert_refused(
+        &stop_before_slowdown,
+        "level0_stop_writes_trigger",
+        (base.level0_slowdown_writes_trigger as u64, None),
+    );
+    let tiny_tables = Options {
+        target_file_size_base: MIN_TABLE_SIZE_BYTES - 1,
+        ..base.clone()
+    };
+    assert_refused(
+        &tiny_tables,
+        "target_file_size_base",
+        (MIN_TABLE_SIZE_BYTES, None),
+    );
+    let tiny_level = Options {
+        max_bytes_for_level_base: MIN_TABLE_SIZE_BYTES - 1,
+        ..base.clone()
+    };
+    assert_refused(
+        &tiny_level,
+        "max_bytes_for_level_base",
+        (MIN_TABLE_SIZE_BYTES, None),
+    );
+    for multiplier in [0, 1, 1_001] {
+        let options = Options {
+            max_bytes_for_level_multiplier: multiplier,
+            ..base.clone()
+        };
+        assert_refused(&options, "max_bytes_for_level_multiplier", (2, Some(1_000)));
+    }
+    for levels in [0, 1, MAX_NUM_LEVELS + 1] {
+        let options = Options {
+            num_levels: levels,
+            ..base.clone()
+        };
+        assert_refused(&options, "num_levels", (2, Some(MAX_NUM_LEVELS as u64)));
+    }
+    let smallest = Options {
+        level0_slowdown_writes_trigger: base.level0_compaction_trigger,
+        level0_stop_writes_trigger: base.level0_compaction_trigger,
+        target_file_size_base: MIN_TABLE_SIZE_BYTES,
+        max_bytes_for_level_base: MIN_TABLE_SIZE_BYTES,
+        max_bytes_for_level_multiplier: 2,
+        num_levels: 2,
+        ..base
+    };
+    smallest.validate().unwrap();
 }

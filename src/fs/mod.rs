@@ -3,7 +3,7 @@
 //! system (`SimFs`, behind the `sim` feature), which keeps durable and
 //! not-yet-durable state apart and can crash.
 
-use std::io::{self, Write};
+use std::io::{self, BufReader, Read, Write};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -83,6 +83,32 @@ pub trait ReadableFile: Send + Sync {
     }
 }
 
+/// How many bytes a [`sequential`] reader fetches from its file at a time.
+pub(crate) const SEQUENTIAL_CHUNK_BYTES: usize = 1 << 20;
+
+/// Reads a [`ReadableFile`] from its start to its end as a
+/// [`std::io::Read`], through [`ReadableFile::read_at`] at a position it
+/// keeps. Use it through [`sequential`], which buffers it.
+pub(crate) struct FileReader {
+    file: Arc<dyn ReadableFile>,
+    position: u64,
+}
+
+impl Read for FileReader {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        let read = self.file.read_at(self.position, buffer)?;
+        self.position += read as u64;
+        Ok(read)
+    }
+}
+
+/// A buffered sequential reader over `file` that fetches
+/// [`SEQUENTIAL_CHUNK_BYTES`] at a time: what streaming a log costs in
+/// memory, whatever its length.
+pub(crate) fn sequential(file: Arc<dyn ReadableFile>) -> BufReader<FileReader> {
+    BufReader::with_capacity(SEQUENTIAL_CHUNK_BYTES, FileReader { file, position: 0 })
+}
+
 /// An advisory lock on a database directory, released on drop.
 pub trait FileLock: Send + Sync {}
 
@@ -125,5 +151,40 @@ pub trait FileSystem: Send + Sync + std::fmt::Debug {
 impl strata_wal::SyncWrite for Box<dyn WritableFile> {
     fn sync(&mut self) -> io::Result<()> {
         WritableFile::sync(self.as_mut())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_sequential_reader_yields_the_whole_file_across_chunks() {
+        let fs = SimFs::new();
+        let path = Path::new("/file");
+        let bytes: Vec<u8> = (0..SEQUENTIAL_CHUNK_BYTES * 2 + 12_345)
+            .map(|index| (index % 251) as u8)
+            .collect();
+        fs.write_file_durably(path, &bytes).unwrap();
+        let mut reader = sequential(fs.open_read(path).unwrap());
+        let mut read = Vec::new();
+        // Small reads, as the log reader makes, cross chunk boundaries.
+        let mut piece = [0u8; 32 * 1024 + 7];
+        loop {
+            let n = reader.read(&mut piece).unwrap();
+            if n == 0 {
+                break;
+            }
+            read.extend_from_slice(&piece[..n]);
+        }
+        assert!(read == bytes);
+        let empty = Path::new("/empty");
+        fs.write_file_durably(empty, b"").unwrap();
+        let mut rest = Vec::new();
+        sequential(fs.open_read(empty).unwrap())
+            .read_to_end(&mut rest)
+            .unwrap();
+        assert!(rest.is_empty());
     }
 }

@@ -1,7 +1,15 @@
-//! Applying a recovery plan: quarantine, a level-0 table of the recovered
+//! Applying a recovery plan: quarantine, level-0 tables of the recovered
 //! writes, a new log that starts with a synced marker batch, a new MANIFEST,
 //! CURRENT, and only then removal of what became obsolete. Every step is
 //! ordered so that a crash at any point recovers the same state.
+//!
+//! The recovered writes are streamed from the logs into a memtable that is
+//! written as a level-0 table each time it reaches `write_buffer_size`, so
+//! memory stays bounded by the write buffer whatever the logs' size. Each
+//! table is durable when written, but only the new MANIFEST names them, all
+//! at once; until CURRENT names that MANIFEST the old logs stay, and a crash
+//! in between leaves orphan tables that the next open removes as obsolete
+//! after recovering the same writes again.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -10,7 +18,7 @@ use strata_sstable::BlockCache;
 use strata_wal::batch::BatchBuilder;
 use strata_wal::{Writer, WriterOptions};
 
-use super::plan::Plan;
+use super::plan::{Plan, for_each_kept_batch};
 use super::quarantine::quarantine;
 use super::report::RecoveryReport;
 use crate::directory::{remove_obsolete, sync_dir};
@@ -23,7 +31,7 @@ use crate::state::State;
 use crate::table::{self, TableHandle};
 use crate::version::filename;
 use crate::version::manifest;
-use crate::version::{VersionEdit, VersionState};
+use crate::version::{TableMeta, VersionEdit, VersionState};
 use crate::write::batch::apply_to_memtable;
 use crate::write::log::LiveLog;
 
@@ -43,25 +51,32 @@ pub(crate) fn apply(
     plan: Plan,
 ) -> Result<Opened> {
     let Plan {
-        batches,
+        logs,
+        checksum,
         mut report,
     } = plan;
     report.dry_run = false;
     report.quarantined = quarantine(fs, directory, &report)?;
 
-    // The recovered writes go to a level-0 table, so every old log becomes
+    // The recovered writes go to level-0 tables, so every old log becomes
     // obsolete (as RocksDB does unless avoid_flush_during_recovery is set).
-    let mem = MemTable::new(0);
-    for batch in &batches {
-        // The plan already refused batches Strata cannot apply.
-        apply_to_memtable(&mem, &batch.payload)?;
-    }
     let mut new_tables = Vec::new();
-    if !mem.is_empty() {
-        let number = version.next_file_number;
-        version.next_file_number += 1;
-        new_tables.push(table::build(fs, directory, number, &mem, options)?);
+    let mut mem = MemTable::new(0);
+    for log in &logs {
+        for_each_kept_batch(fs, log, report.mode, checksum, |batch| {
+            // The plan already refused batches Strata cannot apply.
+            apply_to_memtable(&mem, &batch.payload)?;
+            if !mem.is_empty() && mem.approximate_bytes() >= options.write_buffer_size {
+                new_tables.push(write_level0(fs, directory, options, &mut version, &mem)?);
+                mem = MemTable::new(0);
+            }
+            Ok(())
+        })?;
     }
+    if !mem.is_empty() {
+        new_tables.push(write_level0(fs, directory, options, &mut version, &mem)?);
+    }
+    drop(mem);
 
     // A new log that starts with a synced, empty marker batch at the next
     // sequence: recovery never appends to a log whose tail it did not verify.
@@ -123,4 +138,17 @@ pub(crate) fn apply(
         },
         report,
     })
+}
+
+/// Writes `mem` as a level-0 table under the next file number, durably.
+fn write_level0(
+    fs: &dyn FileSystem,
+    directory: &Path,
+    options: &Options,
+    version: &mut VersionState,
+    mem: &MemTable,
+) -> Result<TableMeta> {
+    let number = version.next_file_number;
+    version.next_file_number += 1;
+    table::build(fs, directory, number, mem, options)
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use strata_wal::{Checksum, RecoveryMode, ReplayedBatch};
 
-use super::plan::plan;
+use super::plan::{for_each_kept_batch, plan};
 use super::report::RecoveryReport;
 use crate::error::Result;
 use crate::fs::FileSystem;
@@ -54,8 +54,15 @@ pub fn recover_log_set(
         ..VersionState::default()
     };
     let plan = plan(fs, directory, &state, mode, options.checksum)?;
+    let mut batches = Vec::new();
+    for log in &plan.logs {
+        for_each_kept_batch(fs, log, mode, plan.checksum, |batch| {
+            batches.push(batch);
+            Ok(())
+        })?;
+    }
     Ok(LogSetRecovery {
         report: plan.report,
-        batches: plan.batches,
+        batches,
     })
 }

@@ -2,15 +2,22 @@
 //! and every live log, and decide under the mode what to apply and what to
 //! drop, or refuse before anything on disk changes. Every decision is
 //! `strata_wal::policy`'s; this file only walks the logs.
+//!
+//! Logs are streamed, never held whole: the pass keeps, per log, only how
+//! many of its batches to apply and where the last one ends, and the apply
+//! step reads those batches again ([`for_each_kept_batch`]). Memory is a
+//! read buffer and one record, whatever the logs' size.
 
-use std::path::Path;
+use std::convert::Infallible;
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
 
 use strata_wal::policy::{self, Decision};
-use strata_wal::{Checksum, LogEnd, ReaderOptions, RecoveryMode, ReplayedBatch};
+use strata_wal::{Checksum, LogEnd, Reader, ReaderOptions, RecoveryMode, ReplayedBatch};
 
 use super::report::{DropReason, DroppedRegion, RecoveryReport};
 use crate::error::{Error, RefusalReason, Result};
-use crate::fs::FileSystem;
+use crate::fs::{FileSystem, sequential};
 use crate::options::Options;
 use crate::version::VersionState;
 use crate::version::filename::{self, FileKind};
@@ -61,8 +68,32 @@ pub(crate) fn plan_directory(
 /// The outcome of the read-only pass.
 #[derive(Debug)]
 pub(crate) struct Plan {
-    pub(crate) batches: Vec<ReplayedBatch>,
+    /// The logs with batches to apply, in replay order.
+    pub(crate) logs: Vec<LogPlan>,
+    /// The checksum algorithm of the logs.
+    pub(crate) checksum: Checksum,
     pub(crate) report: RecoveryReport,
+}
+
+/// What applying one log means: its first `batches` batches, as replay
+/// under the plan's mode yields them. The payloads are not kept; they are
+/// read again when the plan is applied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct LogPlan {
+    pub(crate) path: PathBuf,
+    pub(crate) number: u64,
+    /// How many batches to apply, counted from the log's first (at least 1).
+    pub(crate) batches: u64,
+    /// File offset just past the last batch to apply.
+    pub(crate) end_offset: u64,
+}
+
+fn reader_options(number: u64, checksum: Checksum) -> ReaderOptions {
+    ReaderOptions {
+        log_number: Some(number),
+        checksum,
+        ..ReaderOptions::default()
+    }
 }
 
 /// A refusal naming the region the mode would not drop.
@@ -103,9 +134,13 @@ pub(crate) fn plan(
 
     let mut expected = state.flushed_sequence + 1;
     let mut stopped = false; // PointInTimeRecovery stopped at a problem
-    let mut batches = Vec::new();
+    let mut planned = Vec::new();
     let mut logs = Vec::new();
     let mut dropped = Vec::new();
+    let mut batches_applied = 0u64;
+    let mut updates_applied = 0u64;
+    let mut first_applied: Option<u64> = None;
+    let mut next_after_applied: Option<u64> = None;
 
     for number in numbers {
         let path = directory.join(filename::log(number));
@@ -128,65 +163,41 @@ pub(crate) fn plan(
         let file = fs
             .open_read(&path)
             .map_err(|source| Error::io(&path, "open", source))?;
-        let bytes = file
-            .read_all()
-            .map_err(|source| Error::io(&path, "read", source))?;
-        let options = ReaderOptions {
-            log_number: Some(number),
-            checksum,
-            ..ReaderOptions::default()
-        };
-        let replayed =
-            strata_wal::replay(strata_wal::Reader::new(&bytes[..], options), mode, &path)
-                .map_err(Error::from_replay)?;
-        let mut report = replayed.report;
-        let length = report.length;
+        let reader = Reader::new(sequential(file), reader_options(number, checksum));
 
-        if stopped {
-            // PointInTimeRecovery after a stop: a newer log is replayed only
-            // if it continues the sequence exactly (RocksDB's rule).
-            let continues = replayed
-                .batches
-                .first()
-                .is_some_and(|batch| batch.sequence == expected);
-            if !continues {
-                if length > 0 {
-                    dropped.push(DroppedRegion {
-                        file: path.clone(),
-                        offset: 0,
-                        length,
-                        reason: DropReason::DoesNotContinue { expected },
-                        truncation: false,
-                    });
-                }
-                logs.push(report);
-                continue;
+        // Decided batch by batch as the log streams by; only the decisions
+        // are kept.
+        let entering_stopped = stopped;
+        let expected_at_entry = expected;
+        let mut seen = 0u64;
+        // PointInTimeRecovery after a stop: a newer log is replayed only if
+        // it continues the sequence exactly (RocksDB's rule).
+        let mut continues = !entering_stopped;
+        let mut kept = 0u64;
+        let mut kept_end = 0u64;
+        let mut gaps = Vec::new();
+        let mut gap_stop: Option<(u64, DropReason)> = None;
+        let mut refused: Option<Error> = None;
+        let mut unsupported: Option<(u64, String)> = None;
+        let outcome = strata_wal::replay_each(reader, mode, &path, |batch| {
+            seen += 1;
+            if entering_stopped && seen == 1 {
+                continues = batch.sequence == expected;
             }
-            stopped = false;
-        }
-
-        for region in &report.dropped {
-            dropped.push(DroppedRegion {
-                file: path.clone(),
-                offset: region.offset,
-                length: region.length,
-                reason: DropReason::Problem(region.kind.clone()),
-                truncation: region.is_truncation(),
-            });
-        }
-        // Decided here, in the read-only pass, so that an open that cannot
-        // apply a batch fails before anything on disk changes.
-        if let Some((offset, reason)) = replayed.batches.iter().find_map(|batch| {
-            crate::write::batch::unsupported(&batch.payload).map(|reason| (batch.offset, reason))
-        }) {
-            return Err(Error::Unsupported {
-                path,
-                offset,
-                reason,
-            });
-        }
-        let mut kept = 0;
-        for batch in &replayed.batches {
+            if !continues {
+                // Read on only to learn the log's length.
+                return ControlFlow::<Infallible>::Continue(());
+            }
+            // Decided here, in the read-only pass, so that an open that
+            // cannot apply a batch fails before anything on disk changes.
+            if unsupported.is_none()
+                && let Some(reason) = crate::write::batch::unsupported(&batch.payload)
+            {
+                unsupported = Some((batch.offset, reason));
+            }
+            if gap_stop.is_some() || refused.is_some() {
+                return ControlFlow::Continue(());
+            }
             if batch.sequence != expected {
                 let reason = DropReason::SequenceGap {
                     expected,
@@ -194,28 +205,20 @@ pub(crate) fn plan(
                 };
                 match policy::on_discontinuity(mode) {
                     Decision::Refuse => {
-                        return Err(Error::Refused {
+                        refused = Some(Error::Refused {
                             mode,
-                            file: path,
+                            file: path.clone(),
                             offset: batch.offset,
                             reason: RefusalReason::Dropped(reason),
                         });
+                        return ControlFlow::Continue(());
                     }
                     Decision::Stop => {
                         // Stop at the gap: drop the rest of this log.
-                        dropped
-                            .retain(|region| region.file != path || region.offset < batch.offset);
-                        dropped.push(DroppedRegion {
-                            file: path.clone(),
-                            offset: batch.offset,
-                            length: length - batch.offset,
-                            reason,
-                            truncation: false,
-                        });
-                        stopped = true;
-                        break;
+                        gap_stop = Some((batch.offset, reason));
+                        return ControlFlow::Continue(());
                     }
-                    Decision::DropAndContinue => dropped.push(DroppedRegion {
+                    Decision::DropAndContinue => gaps.push(DroppedRegion {
                         file: path.clone(),
                         offset: batch.offset,
                         length: 0,
@@ -229,13 +232,80 @@ pub(crate) fn plan(
             // must not lower the recovered sequence below what was applied.
             expected = expected.max(batch.next_sequence());
             kept += 1;
+            kept_end = batch.end_offset;
+            updates_applied += u64::from(batch.count);
+            first_applied.get_or_insert(batch.sequence);
+            next_after_applied = Some(batch.next_sequence());
+            ControlFlow::Continue(())
+        });
+        let mut report = match outcome.map_err(Error::from_replay)? {
+            ControlFlow::Continue(report) => report,
+            ControlFlow::Break(never) => match never {},
+        };
+        let length = report.length;
+
+        if !continues {
+            if length > 0 {
+                dropped.push(DroppedRegion {
+                    file: path.clone(),
+                    offset: 0,
+                    length,
+                    reason: DropReason::DoesNotContinue {
+                        expected: expected_at_entry,
+                    },
+                    truncation: false,
+                });
+            }
+            logs.push(report);
+            continue;
         }
-        batches.extend(replayed.batches.into_iter().take(kept));
+        stopped = false;
+
+        let stop_offset = gap_stop.as_ref().map_or(u64::MAX, |(offset, _)| *offset);
+        for region in report.dropped.iter().filter(|r| r.offset < stop_offset) {
+            dropped.push(DroppedRegion {
+                file: path.clone(),
+                offset: region.offset,
+                length: region.length,
+                reason: DropReason::Problem(region.kind.clone()),
+                truncation: region.is_truncation(),
+            });
+        }
+        if let Some((offset, reason)) = unsupported {
+            return Err(Error::Unsupported {
+                path,
+                offset,
+                reason,
+            });
+        }
+        if let Some(error) = refused {
+            return Err(error);
+        }
+        dropped.extend(gaps);
+        if let Some((offset, reason)) = gap_stop {
+            dropped.push(DroppedRegion {
+                file: path.clone(),
+                offset,
+                length: length - offset,
+                reason,
+                truncation: false,
+            });
+            stopped = true;
+        }
         if report.end == LogEnd::Stopped && policy::stops_replay(mode) {
             stopped = true;
         }
-        report.batches = kept as u64;
+        report.batches = kept;
         logs.push(report);
+        batches_applied += kept;
+        if kept > 0 {
+            planned.push(LogPlan {
+                path,
+                number,
+                batches: kept,
+                end_offset: kept_end,
+            });
+        }
     }
 
     let last_sequence = expected - 1;
@@ -255,25 +325,71 @@ pub(crate) fn plan(
             },
         });
     }
-    let updates_applied = batches.iter().map(|batch| u64::from(batch.count)).sum();
-    let sequence_range = match (batches.first(), batches.last()) {
-        (Some(first), Some(last)) if last.next_sequence() > first.sequence => {
-            Some((first.sequence, last.next_sequence() - 1))
-        }
+    let sequence_range = match (first_applied, next_after_applied) {
+        (Some(first), Some(next)) if next > first => Some((first, next - 1)),
         _ => None,
     };
     let report = RecoveryReport {
         mode,
         dry_run: true,
         logs,
-        batches_applied: batches.len() as u64,
+        batches_applied,
         updates_applied,
         sequence_range,
         last_sequence,
         dropped,
         quarantined: Vec::new(),
     };
-    Ok(Plan { batches, report })
+    Ok(Plan {
+        logs: planned,
+        checksum,
+        report,
+    })
+}
+
+/// Streams the batches the plan keeps of `log` to `apply`, in order,
+/// reading the log again under the same mode: one read buffer and one
+/// record in memory at a time. The first error of `apply` ends the read
+/// and is returned. The log must still hold what the read-only pass read
+/// (the open holds the directory's lock); if it does not, that is an error,
+/// not a different recovery.
+pub(crate) fn for_each_kept_batch(
+    fs: &dyn FileSystem,
+    log: &LogPlan,
+    mode: RecoveryMode,
+    checksum: Checksum,
+    mut apply: impl FnMut(ReplayedBatch) -> Result<()>,
+) -> Result<()> {
+    let file = fs
+        .open_read(&log.path)
+        .map_err(|source| Error::io(&log.path, "open", source))?;
+    let reader = Reader::new(sequential(file), reader_options(log.number, checksum));
+    let mut seen = 0u64;
+    let outcome = strata_wal::replay_each(reader, mode, &log.path, |batch| {
+        seen += 1;
+        let end_offset = batch.end_offset;
+        if let Err(error) = apply(batch) {
+            return ControlFlow::Break(Err(error));
+        }
+        if seen == log.batches {
+            ControlFlow::Break(Ok(end_offset))
+        } else {
+            ControlFlow::Continue(())
+        }
+    })
+    .map_err(Error::from_replay)?;
+    match outcome {
+        ControlFlow::Break(Ok(end_offset)) if end_offset == log.end_offset => Ok(()),
+        ControlFlow::Break(Err(error)) => Err(error),
+        _ => Err(Error::Corruption {
+            path: log.path.clone(),
+            offset: log.end_offset,
+            reason: format!(
+                "the log no longer holds the {} batches ending here that recovery planned to apply",
+                log.batches
+            ),
+        }),
+    }
 }
 
 #[cfg(test)]

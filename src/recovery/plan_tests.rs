@@ -178,3 +178,31 @@ fn a_log_the_manifest_records_but_the_directory_lacks_is_a_gap() {
         region.reason == DropReason::MissingLog && region.file.ends_with("000008.log")
     }));
 }
+
+#[test]
+fn the_kept_batches_are_read_again_in_order_and_a_log_that_changed_is_an_error() {
+    let fs = SimFs::new();
+    let directory = Path::new("/db");
+    let path = directory.join("000007.log");
+    write_log(&fs, &path, 11, 15, true);
+    let state = state_with_table(10);
+    let mode = RecoveryMode::PointInTimeRecovery;
+    let plan = plan(&fs, directory, &state, mode, Checksum::Crc32).unwrap();
+    assert_eq!(plan.logs.len(), 1);
+    assert_eq!(plan.logs[0].batches, 5);
+    let mut sequences = Vec::new();
+    for_each_kept_batch(&fs, &plan.logs[0], mode, Checksum::Crc32, |batch| {
+        sequences.push(batch.sequence);
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(sequences, vec![11, 12, 13, 14, 15]);
+
+    // A log that no longer holds what the plan read is an error, not a
+    // different recovery.
+    write_log(&fs, &path, 11, 13, false);
+    let error =
+        for_each_kept_batch(&fs, &plan.logs[0], mode, Checksum::Crc32, |_| Ok(())).unwrap_err();
+    assert!(matches!(error, Error::Corruption { .. }), "{error}");
+    assert!(error.to_string().contains("000007.log"), "{error}");
+}

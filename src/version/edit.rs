@@ -41,7 +41,7 @@ const TAG_NEW_LOG: u8 = 6;
 const TAG_NEW_TABLE_AT_LEVEL: u8 = 7;
 
 /// Levels past this are not plausible: a corruption.
-pub(crate) const MAX_LEVELS: u32 = 64;
+pub(crate) const MAX_LEVELS: u32 = crate::options::MAX_NUM_LEVELS as u32;
 
 /// File numbers and sequences above this are not plausible: a corruption.
 /// (Sequences have 56 bits; file numbers are held to the same bound so that

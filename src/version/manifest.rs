@@ -22,7 +22,9 @@ pub(crate) type LogWriter = Writer<Box<dyn WritableFile>>;
 pub(crate) const MAX_CURRENT_BYTES: u64 = 4096;
 
 /// A MANIFEST larger than this is refused rather than read into memory
-/// (edits are tens of bytes; the MANIFEST is rewritten at every open).
+/// (edits are tens of bytes; the MANIFEST is rewritten at every open and
+/// rolled over once past `Options::max_manifest_file_size`, which is held
+/// to half of this).
 pub(crate) const MAX_MANIFEST_BYTES: u64 = 1 << 30;
 
 /// What a MANIFEST holds: the state its edits add up to, and the torn tail

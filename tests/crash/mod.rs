@@ -46,6 +46,8 @@ pub fn options(mode: RecoveryMode) -> Options {
         write_buffer_size: 2_048,
         max_immutable_memtables: 2,
         level0_compaction_trigger: 3,
+        // Small enough that the MANIFEST rolls over every few edits.
+        max_manifest_file_size: 128,
         ..Options::default()
     }
 }

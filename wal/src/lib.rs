@@ -9,6 +9,8 @@
 //!   [`Event::Record`] and [`Event::Problem`]; it never decides policy.
 //! - [`replay`] applies a [`RecoveryMode`] to one log and returns the write
 //!   batches to apply and a [`LogReport`], or the [`Error`] the mode demands.
+//!   [`replay_each`] does the same one batch at a time, keeping none, so
+//!   that a log of any size is replayed in bounded memory.
 //! - [`policy`] is DESIGN.md §5 as code: what each mode does with each
 //!   problem, inside a log and across logs.
 //! - [`batch`] encodes and decodes RocksDB's write batch, the payload of
@@ -51,5 +53,5 @@ pub use format::{
 pub use mode::{ParseRecoveryModeError, RecoveryMode};
 pub use problem::{Problem, ProblemKind};
 pub use reader::{Accounting, Event, Reader, ReaderOptions, Record};
-pub use replay::{DroppedRegion, LogEnd, LogReplay, LogReport, ReplayedBatch, replay};
+pub use replay::{DroppedRegion, LogEnd, LogReplay, LogReport, ReplayedBatch, replay, replay_each};
 pub use writer::{SyncWrite, Writer, WriterOptions};

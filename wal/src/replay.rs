@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::io::Read;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use crate::batch;
@@ -170,15 +171,75 @@ pub struct LogReplay {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn replay<R: Read>(
-    mut reader: Reader<R>,
+    reader: Reader<R>,
     mode: RecoveryMode,
     file: &Path,
 ) -> Result<LogReplay, Error> {
+    let mut batches = Vec::new();
+    let outcome = replay_each(reader, mode, file, |batch| {
+        batches.push(batch);
+        ControlFlow::<std::convert::Infallible>::Continue(())
+    })?;
+    let report = match outcome {
+        ControlFlow::Continue(report) => report,
+        ControlFlow::Break(never) => match never {},
+    };
+    Ok(LogReplay { batches, report })
+}
+
+/// Replays one log under `mode` as [`replay`] does, but hands each batch to
+/// `on_batch` as soon as it is read instead of keeping it, so that memory
+/// stays at one block plus the largest record whatever the log's length.
+///
+/// `on_batch` sees the batches [`replay`] would return, in the same order.
+/// It may end the replay early by returning [`ControlFlow::Break`]; its
+/// value is returned as is, and the rest of the log is not read. Otherwise
+/// the result is the report [`replay`] would give. A problem the mode
+/// refuses is an error even if batches before it were handed over, so a
+/// caller that must not act on a refused log decides in a first pass and
+/// acts in a second.
+///
+/// ```
+/// use std::ops::ControlFlow;
+/// use strata_wal::{RecoveryMode, ReaderOptions, Writer, WriterOptions, replay_each};
+/// use strata_wal::batch::BatchBuilder;
+///
+/// let mut writer = Writer::new(Vec::new(), WriterOptions::default());
+/// for sequence in 1..=3 {
+///     writer.add_record(&BatchBuilder::new().put(b"k", b"v").finish(sequence))?;
+/// }
+/// let log = writer.into_inner();
+/// let reader = || strata_wal::Reader::new(&log[..], ReaderOptions::default());
+/// let path = std::path::Path::new("000001.log");
+///
+/// let mut updates = 0;
+/// let outcome = replay_each(reader(), RecoveryMode::default(), path, |batch| {
+///     updates += batch.count;
+///     ControlFlow::<()>::Continue(())
+/// })?;
+/// let ControlFlow::Continue(report) = outcome else { unreachable!() };
+/// assert_eq!((updates, report.batches), (3, 3));
+///
+/// // Stop after the batch at sequence 2.
+/// let outcome = replay_each(reader(), RecoveryMode::default(), path, |batch| {
+///     if batch.sequence == 2 { ControlFlow::Break(batch.end_offset) } else { ControlFlow::Continue(()) }
+/// })?;
+/// assert!(matches!(outcome, ControlFlow::Break(end) if end > 0));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn replay_each<R: Read, B>(
+    mut reader: Reader<R>,
+    mode: RecoveryMode,
+    file: &Path,
+    mut on_batch: impl FnMut(ReplayedBatch) -> ControlFlow<B>,
+) -> Result<ControlFlow<B, LogReport>, Error> {
     let io_error = |source| Error::Io {
         file: file.to_path_buf(),
         source,
     };
-    let mut batches = Vec::new();
+    let mut batches = 0u64;
+    let mut first_sequence = None;
+    let mut next_sequence = None;
     let mut dropped = Vec::new();
     let mut stopped_at: Option<(u64, ProblemKind)> = None;
     while let Some(event) = reader.next_event().map_err(io_error)? {
@@ -189,7 +250,12 @@ pub fn replay<R: Read>(
         let problem = match event {
             Event::Record(record) => match batch_of(record) {
                 Ok(batch) => {
-                    batches.push(batch);
+                    batches += 1;
+                    first_sequence.get_or_insert(batch.sequence);
+                    next_sequence = Some(batch.next_sequence());
+                    if let ControlFlow::Break(value) = on_batch(batch) {
+                        return Ok(ControlFlow::Break(value));
+                    }
                     continue;
                 }
                 Err(problem) => problem,
@@ -226,17 +292,16 @@ pub fn replay<R: Read>(
     } else {
         LogEnd::DroppedAndContinued
     };
-    let report = LogReport {
+    Ok(ControlFlow::Continue(LogReport {
         file: file.to_path_buf(),
         mode,
         length,
-        batches: batches.len() as u64,
-        first_sequence: batches.first().map(|batch| batch.sequence),
-        next_sequence: batches.last().map(ReplayedBatch::next_sequence),
+        batches,
+        first_sequence,
+        next_sequence,
         dropped,
         end,
-    };
-    Ok(LogReplay { batches, report })
+    }))
 }
 
 fn batch_of(record: Record) -> Result<ReplayedBatch, Problem> {
