@@ -409,19 +409,23 @@ fn parent(config: &Config) {
         if ratios.is_empty() {
             eprintln!("compare: no ratios to chart (both engines needed)");
         } else {
-            let subtitle = format!(
-                "{} keys, {} reps{}, write buffer {} MiB, block cache {} MiB, 4 KiB blocks, bloom 10 bits, no compression",
-                config.num,
-                config.reps,
-                if config.quick {
-                    ", QUICK SMOKE RUN (not a measurement)"
-                } else {
-                    ""
-                },
-                config.write_buffer_mib,
-                config.cache_mib
-            );
-            let chart = report::svg(&ratios, "Strata / RocksDB throughput", &subtitle);
+            let subtitles = [
+                format!(
+                    "{} keys of 16 B with 100 B values, median of {} reps{}",
+                    config.num,
+                    config.reps,
+                    if config.quick {
+                        " - QUICK SMOKE RUN, not a measurement"
+                    } else {
+                        ""
+                    },
+                ),
+                format!(
+                    "both engines: write buffer {} MiB, block cache {} MiB, 4 KiB blocks, bloom 10 bits/key, no compression, WAL on",
+                    config.write_buffer_mib, config.cache_mib
+                ),
+            ];
+            let chart = report::svg(&ratios, "Strata / RocksDB throughput", &subtitles);
             std::fs::write(path, chart).expect("write the chart");
             eprintln!("chart written to {}", path.display());
         }

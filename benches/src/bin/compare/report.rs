@@ -29,7 +29,7 @@ pub struct Row {
     pub storage_bytes_written: u64,
     /// Seconds from the end of the measured phase until the engine was idle.
     pub idle_seconds: f64,
-    /// Bytes of the database's files once idle.
+    /// Bytes of the database's files once idle and closed.
     pub disk_bytes: u64,
     /// Resident set size when the measured phase started.
     pub rss_start: u64,
@@ -521,11 +521,11 @@ fn escape(text: &str) -> String {
 
 /// A horizontal bar chart of the ratios on a log-2 axis centred on 1,
 /// with the per-repetition spread as a whisker.
-pub fn svg(ratios: &[Ratio], title: &str, subtitle: &str) -> String {
+pub fn svg(ratios: &[Ratio], title: &str, subtitles: &[String]) -> String {
     const WIDTH: f64 = 760.0;
     const LABEL: f64 = 130.0;
     const ROW: f64 = 26.0;
-    const TOP: f64 = 64.0;
+    let top = 48.0 + 16.0 * subtitles.len() as f64;
     let plot = WIDTH - LABEL - 70.0;
     let extreme = ratios
         .iter()
@@ -538,7 +538,7 @@ pub fn svg(ratios: &[Ratio], title: &str, subtitle: &str) -> String {
         let log = ratio.max(f64::MIN_POSITIVE).log2().clamp(-extreme, extreme);
         LABEL + plot / 2.0 + log / extreme * plot / 2.0
     };
-    let height = TOP + ROW * ratios.len() as f64 + 50.0;
+    let height = top + ROW * ratios.len() as f64 + 50.0;
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -554,12 +554,15 @@ pub fn svg(ratios: &[Ratio], title: &str, subtitle: &str) -> String {
         10,
         escape(title)
     );
-    let _ = writeln!(
-        out,
-        r##"<text x="10" y="40" fill="#555555">{}</text>"##,
-        escape(subtitle)
-    );
-    let bottom = TOP + ROW * ratios.len() as f64;
+    for (index, subtitle) in subtitles.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            r##"<text x="10" y="{}" fill="#555555">{}</text>"##,
+            40 + 16 * index,
+            escape(subtitle)
+        );
+    }
+    let bottom = top + ROW * ratios.len() as f64;
     let mut tick = -extreme;
     while tick <= extreme {
         let ratio = tick.exp2();
@@ -573,7 +576,7 @@ pub fn svg(ratios: &[Ratio], title: &str, subtitle: &str) -> String {
         let _ = writeln!(
             out,
             r#"<line x1="{at:.1}" y1="{:.1}" x2="{at:.1}" y2="{bottom:.1}" stroke="{stroke}"/>"#,
-            TOP - 6.0
+            top - 6.0
         );
         let _ = writeln!(
             out,
@@ -583,7 +586,7 @@ pub fn svg(ratios: &[Ratio], title: &str, subtitle: &str) -> String {
         tick += 1.0;
     }
     for (index, ratio) in ratios.iter().enumerate() {
-        let y = TOP + ROW * index as f64;
+        let y = top + ROW * index as f64;
         let one = x(1.0);
         let end = x(ratio.of_medians);
         let (left, width) = if end >= one {
@@ -685,7 +688,7 @@ mod tests {
         let chart = svg(
             &[ratio("fillseq", 2.5), ratio("readrandom", 0.3)],
             "title <x>",
-            "sub",
+            &["sub".to_owned(), "options".to_owned()],
         );
         assert!(chart.starts_with("<svg") && chart.ends_with("</svg>\n"));
         assert_eq!(chart.matches("<rect").count(), 3);

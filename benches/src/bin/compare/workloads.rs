@@ -341,8 +341,10 @@ pub fn run(config: &Config, engine_name: &str, workload: &str, rep: u32) -> Row 
     let idle_seconds = idle_start.elapsed().as_secs_f64();
     let io_end = measure::io();
     let (_, peak_rss) = measure::rss();
-    let disk_bytes = measure::disk_bytes(&path);
+    // Measured once closed: an engine may delete an obsolete log only after
+    // its flush has been reported done.
     drop(engine);
+    let disk_bytes = measure::disk_bytes(&path);
     let _ = std::fs::remove_dir_all(&directory);
 
     Row {
