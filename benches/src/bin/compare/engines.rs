@@ -1,0 +1,254 @@
+//! The two engines behind one trait, opened with matched options.
+
+use std::path::Path;
+
+/// Options set to the same value on both engines.
+#[derive(Clone, Debug)]
+pub struct Matched {
+    /// Bytes a memtable takes before it is flushed.
+    pub write_buffer_size: usize,
+    /// Target size of a table's data blocks.
+    pub block_size: usize,
+    /// Bloom filter bits per key.
+    pub bloom_bits_per_key: usize,
+    /// Capacity of the block cache shared by all tables.
+    pub block_cache_size: usize,
+    /// Full memtables that may wait for their flush before writes stall.
+    pub max_immutable_memtables: usize,
+}
+
+impl Matched {
+    /// Human lines describing the options, as printed before a run.
+    pub fn describe(&self) -> Vec<String> {
+        vec![
+            format!(
+                "write buffer {} KiB, up to {} immutable memtables (rocksdb max_write_buffer_number {})",
+                self.write_buffer_size >> 10,
+                self.max_immutable_memtables,
+                self.max_immutable_memtables + 1
+            ),
+            format!(
+                "block size {} B, bloom filter {} bits/key (rocksdb: full filter), block cache {} KiB LRU on both",
+                self.block_size,
+                self.bloom_bits_per_key,
+                self.block_cache_size >> 10
+            ),
+            "compression off on both; WAL on; index and filter blocks outside the block cache on both"
+                .to_owned(),
+            format!(
+                "not matched (engine defaults): compaction (strata merges level 0 at {} tables; rocksdb leveled, L0 trigger 4, 2 background jobs)",
+                strata::Options::default().level0_compaction_trigger
+            ),
+        ]
+    }
+}
+
+/// The operations the workloads use. Implementations panic on an engine
+/// error: a benchmark has no use for a failed run.
+pub trait Engine: Send + Sync {
+    /// Writes one key (synced or not).
+    fn put(&self, key: &[u8], value: &[u8], sync: bool);
+    /// Whether `key` is present (its value is read, not only located).
+    fn get(&self, key: &[u8]) -> bool;
+    /// Reads every entry in key order; returns how many.
+    fn scan(&self) -> u64;
+    /// Seeks to the first key at or after `key` and reads up to `count`
+    /// entries from there; returns how many it read.
+    fn seek(&self, key: &[u8], count: usize) -> u64;
+    /// Flushes the memtable and waits until no flush or compaction is
+    /// running or pending.
+    fn wait_idle(&self);
+}
+
+/// The engine names known to this build.
+pub fn available() -> &'static [&'static str] {
+    if cfg!(feature = "rocksdb") {
+        &["strata", "rocksdb"]
+    } else {
+        &["strata"]
+    }
+}
+
+/// Opens (creating) the engine `name` in `path`.
+pub fn open(name: &str, path: &Path, matched: &Matched) -> Box<dyn Engine> {
+    match name {
+        "strata" => Box::new(StrataEngine::open(path, matched)),
+        #[cfg(feature = "rocksdb")]
+        "rocksdb" => Box::new(rocks::RocksEngine::open(path, matched)),
+        other => panic!(
+            "unknown engine {other:?} (this build has {:?})",
+            available()
+        ),
+    }
+}
+
+struct StrataEngine(strata::Db);
+
+impl StrataEngine {
+    fn open(path: &Path, matched: &Matched) -> Self {
+        let options = strata::Options {
+            write_buffer_size: matched.write_buffer_size,
+            table_block_size: matched.block_size,
+            bloom_bits_per_key: matched.bloom_bits_per_key,
+            block_cache_size: matched.block_cache_size,
+            max_immutable_memtables: matched.max_immutable_memtables,
+            ..strata::Options::default()
+        };
+        StrataEngine(strata::Db::open(path, options).expect("open strata"))
+    }
+}
+
+impl Engine for StrataEngine {
+    fn put(&self, key: &[u8], value: &[u8], sync: bool) {
+        let mut batch = strata::WriteBatch::new();
+        batch.put(key, value);
+        self.0
+            .write(batch, &strata::WriteOptions { sync })
+            .expect("strata write");
+    }
+
+    fn get(&self, key: &[u8]) -> bool {
+        self.0.get(key).expect("strata get").is_some()
+    }
+
+    fn scan(&self) -> u64 {
+        let mut count = 0;
+        for entry in self.0.iter() {
+            let (key, value) = entry.expect("strata scan");
+            std::hint::black_box((key.len(), value.len()));
+            count += 1;
+        }
+        count
+    }
+
+    fn seek(&self, key: &[u8], count: usize) -> u64 {
+        let mut read = 0;
+        for entry in self.0.range(key..).take(count) {
+            let (key, value) = entry.expect("strata seek");
+            std::hint::black_box((key.len(), value.len()));
+            read += 1;
+        }
+        read
+    }
+
+    fn wait_idle(&self) {
+        // `Db::flush` waits for the flush of every full memtable and for the
+        // compaction that a flush decided to run.
+        self.0.flush().expect("strata flush");
+    }
+}
+
+#[cfg(feature = "rocksdb")]
+mod rocks {
+    use super::{Engine, Matched};
+    use std::path::Path;
+    use std::time::Duration;
+
+    pub struct RocksEngine {
+        db: rocksdb::DB,
+        plain: rocksdb::WriteOptions,
+        synced: rocksdb::WriteOptions,
+    }
+
+    impl RocksEngine {
+        pub fn open(path: &Path, matched: &Matched) -> Self {
+            let mut table = rocksdb::BlockBasedOptions::default();
+            table.set_block_size(matched.block_size);
+            table.set_bloom_filter(matched.bloom_bits_per_key as f64, false);
+            table.set_block_cache(&rocksdb::Cache::new_lru_cache(matched.block_cache_size));
+            let mut options = rocksdb::Options::default();
+            options.create_if_missing(true);
+            options.set_write_buffer_size(matched.write_buffer_size);
+            options.set_max_write_buffer_number(
+                i32::try_from(matched.max_immutable_memtables + 1).unwrap_or(i32::MAX),
+            );
+            options.set_compression_type(rocksdb::DBCompressionType::None);
+            options.set_bottommost_compression_type(rocksdb::DBCompressionType::None);
+            options.set_block_based_table_factory(&table);
+            let mut synced = rocksdb::WriteOptions::default();
+            synced.set_sync(true);
+            RocksEngine {
+                db: rocksdb::DB::open(&options, path).expect("open rocksdb"),
+                plain: rocksdb::WriteOptions::default(),
+                synced,
+            }
+        }
+
+        fn property(&self, name: &str) -> u64 {
+            self.db
+                .property_int_value(name)
+                .expect("rocksdb property")
+                .unwrap_or(0)
+        }
+
+        fn busy(&self) -> bool {
+            [
+                "rocksdb.num-running-compactions",
+                "rocksdb.compaction-pending",
+                "rocksdb.num-running-flushes",
+                "rocksdb.mem-table-flush-pending",
+            ]
+            .iter()
+            .any(|name| self.property(name) != 0)
+        }
+    }
+
+    impl Engine for RocksEngine {
+        fn put(&self, key: &[u8], value: &[u8], sync: bool) {
+            let options = if sync { &self.synced } else { &self.plain };
+            self.db.put_opt(key, value, options).expect("rocksdb write");
+        }
+
+        fn get(&self, key: &[u8]) -> bool {
+            self.db
+                .get_pinned(key)
+                .expect("rocksdb get")
+                .map(|value| std::hint::black_box(value.len()))
+                .is_some()
+        }
+
+        fn scan(&self) -> u64 {
+            let mut iterator = self.db.raw_iterator();
+            iterator.seek_to_first();
+            let mut count = 0;
+            while let (Some(key), Some(value)) = (iterator.key(), iterator.value()) {
+                std::hint::black_box((key.len(), value.len()));
+                count += 1;
+                iterator.next();
+            }
+            iterator.status().expect("rocksdb scan");
+            count
+        }
+
+        fn seek(&self, key: &[u8], count: usize) -> u64 {
+            let mut iterator = self.db.raw_iterator();
+            iterator.seek(key);
+            let mut read = 0;
+            while read < count as u64 {
+                let (Some(key), Some(value)) = (iterator.key(), iterator.value()) else {
+                    break;
+                };
+                std::hint::black_box((key.len(), value.len()));
+                read += 1;
+                iterator.next();
+            }
+            iterator.status().expect("rocksdb seek");
+            read
+        }
+
+        fn wait_idle(&self) {
+            self.db.flush().expect("rocksdb flush");
+            // Idle only after two quiet polls in a row: a finished flush may
+            // schedule a compaction a moment later.
+            let mut quiet = 0;
+            while quiet < 2 {
+                if self.busy() {
+                    quiet = 0;
+                } else {
+                    quiet += 1;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+    }
+}
