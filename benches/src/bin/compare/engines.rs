@@ -35,10 +35,18 @@ impl Matched {
             ),
             "compression off on both; WAL on; index and filter blocks outside the block cache on both"
                 .to_owned(),
-            format!(
-                "not matched (engine defaults): compaction (strata merges level 0 at {} tables; rocksdb leveled, L0 trigger 4, 2 background jobs)",
-                strata::Options::default().level0_compaction_trigger
-            ),
+            {
+                let defaults = strata::Options::default();
+                format!(
+                    "compaction: leveled on both with RocksDB's defaults (L0 trigger {}, slowdown {}, stop {}, level base {} MiB, multiplier {}, target table {} MiB); strata 1 compaction thread, rocksdb 2 background jobs",
+                    defaults.level0_compaction_trigger,
+                    defaults.level0_slowdown_writes_trigger,
+                    defaults.level0_stop_writes_trigger,
+                    defaults.max_bytes_for_level_base >> 20,
+                    defaults.max_bytes_for_level_multiplier,
+                    defaults.target_file_size_base >> 20
+                )
+            },
         ]
     }
 }
@@ -132,9 +140,10 @@ impl Engine for StrataEngine {
     }
 
     fn wait_idle(&self) {
-        // `Db::flush` waits for the flush of every full memtable and for the
-        // compaction that a flush decided to run.
         self.0.flush().expect("strata flush");
+        self.0
+            .wait_for_background_idle()
+            .expect("strata background work");
     }
 }
 
