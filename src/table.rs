@@ -109,15 +109,16 @@ impl TableHandle {
         self.smallest_user_key.as_slice() <= largest && smallest <= self.largest_user_key.as_slice()
     }
 
-    /// The newest version of `user_key` at or below `sequence`, if any.
-    pub(crate) fn get(&self, user_key: &[u8], sequence: u64) -> Result<Option<Lookup>> {
-        Ok(self
-            .table
-            .get(user_key, sequence)?
-            .map(|entry| match entry.kind {
+    /// The newest version of `user_key` at or below `sequence`, if any,
+    /// with its sequence number.
+    pub(crate) fn get(&self, user_key: &[u8], sequence: u64) -> Result<Option<(u64, Lookup)>> {
+        Ok(self.table.get(user_key, sequence)?.map(|entry| {
+            let lookup = match entry.kind {
                 ValueKind::Value => Lookup::Value(entry.value),
                 ValueKind::Deletion | ValueKind::SingleDeletion => Lookup::Deleted,
-            }))
+            };
+            (entry.sequence, lookup)
+        }))
     }
 
     /// Entries in internal-key order from the first key not less than `from`.

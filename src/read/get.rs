@@ -14,34 +14,53 @@ impl Engine {
         key: &[u8],
         sequence: u64,
     ) -> Result<Option<Vec<u8>>> {
-        let mut found = std::iter::once(&sources.mem)
+        let found = std::iter::once(&sources.mem)
             .chain(sources.immutable.iter().rev())
             .find_map(|table| table.get(key, sequence));
-        if found.is_none() {
-            for table in sources.tables.level(0).iter().rev() {
-                if !table.overlaps(key, key) {
-                    continue;
-                }
-                if let Some(lookup) = table.get(key, sequence)? {
-                    found = Some(lookup);
-                    break;
-                }
-            }
-        }
-        if found.is_none() {
-            for level in 1..sources.tables.count() {
-                if let Some(table) = sources.tables.find(level, key)
-                    && let Some(lookup) = table.get(key, sequence)?
-                {
-                    found = Some(lookup);
-                    break;
-                }
-            }
-        }
+        // Memtables hold only writes newer than every table.
+        let found = match found {
+            Some(lookup) => Some(lookup),
+            None => self.get_from_tables(sources, key, sequence)?,
+        };
         Ok(match found {
             Some(Lookup::Value(value)) => Some(value),
             Some(Lookup::Deleted) | None => None,
         })
+    }
+
+    /// Level 0 newest first, then one table per deeper level. Normally the
+    /// first version found is the newest: every table consulted later holds
+    /// only older writes. A table whose largest sequence is above the found
+    /// version's is consulted too, because recovery under
+    /// SkipAnyCorruptedRecords can write a stale batch (an old sequence
+    /// found late in a log) to a newer table; the highest sequence wins, as
+    /// in iterators and compaction.
+    fn get_from_tables(
+        &self,
+        sources: &Sources,
+        key: &[u8],
+        sequence: u64,
+    ) -> Result<Option<Lookup>> {
+        let tables = &sources.tables;
+        let level0 = tables.level(0).iter().rev();
+        let deeper = (1..tables.count()).filter_map(|level| tables.find(level, key));
+        let mut best: Option<(u64, Lookup)> = None;
+        for table in level0.chain(deeper) {
+            if let Some((found, _)) = &best
+                && table.meta().largest_sequence <= *found
+            {
+                continue;
+            }
+            if !table.overlaps(key, key) {
+                continue;
+            }
+            if let Some((found, lookup)) = table.get(key, sequence)?
+                && best.as_ref().is_none_or(|(best, _)| found > *best)
+            {
+                best = Some((found, lookup));
+            }
+        }
+        Ok(best.map(|(_, lookup)| lookup))
     }
 
     pub(crate) fn sources(&self) -> Sources {
