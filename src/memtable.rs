@@ -44,8 +44,7 @@ impl MemEntry {
 
     fn new(internal_key: &[u8], value: &[u8]) -> Self {
         let key_length = u32::try_from(internal_key.len()).expect("batch keys are below 4 GiB");
-        let mut bytes =
-            Vec::with_capacity(LENGTH_PREFIX_BYTES + internal_key.len() + value.len());
+        let mut bytes = Vec::with_capacity(LENGTH_PREFIX_BYTES + internal_key.len() + value.len());
         bytes.extend_from_slice(&key_length.to_le_bytes());
         bytes.extend_from_slice(internal_key);
         bytes.extend_from_slice(value);

@@ -7,8 +7,6 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use strata_wal::batch::BatchBuilder;
-
 use super::batch::{WriteBatch, apply_to_memtable};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -65,7 +63,7 @@ impl Engine {
         }
         drop(queue);
 
-        let result = self.write_group(&group);
+        let result = self.write_group(&mut group);
 
         let mut queue = self.queue.lock();
         for member in group.iter().filter(|member| member.id != id) {
@@ -94,9 +92,14 @@ impl Engine {
         result
     }
 
-    fn write_group(&self, group: &[PendingWrite]) -> Result<()> {
-        let mut merged = BatchBuilder::new();
-        for member in group {
+    fn write_group(&self, group: &mut [PendingWrite]) -> Result<()> {
+        // The leader's own batch becomes the group's: no copy for a group of
+        // one, one append per follower otherwise.
+        let (first, followers) = group
+            .split_first_mut()
+            .expect("a group holds at least its leader");
+        let mut merged = std::mem::take(&mut first.batch.builder);
+        for member in followers.iter() {
             merged.append_encoded(&member.batch.builder);
         }
         let sync = group.iter().any(|member| member.sync);
@@ -107,7 +110,8 @@ impl Engine {
             self.make_room(&mut state)?;
             (Arc::clone(&state.mem), state.last_sequence + 1)
         };
-        let payload = merged.finish(sequence);
+        let count = merged.count();
+        let payload = merged.into_payload(sequence);
         {
             // The log is written before the memtable.
             let mut log = self.log.lock();
@@ -129,7 +133,7 @@ impl Engine {
             Counters::add(&self.counters.wal_syncs, 1);
         }
         apply_to_memtable(&mem, &payload)?;
-        let last = sequence + u64::from(merged.count()) - 1;
+        let last = sequence + u64::from(count) - 1;
         // Published under the state lock, so that a reader that takes the
         // sequence and the sources together (`Engine::latest`) sees a
         // consistent pair.

@@ -359,6 +359,10 @@ impl BatchBuilder {
     }
 
     fn counted(&mut self, tag: u8, fields: &[&[u8]]) -> &mut Self {
+        // One growth per entry at most: the tag, and per field a length of
+        // at most five bytes and the bytes.
+        let needed = 1 + fields.iter().map(|field| 5 + field.len()).sum::<usize>();
+        self.bytes.reserve(needed);
         self.bytes.push(tag);
         for field in fields {
             let length = u32::try_from(field.len()).expect("a batch field is shorter than 4 GiB");
@@ -372,7 +376,13 @@ impl BatchBuilder {
     /// The encoded batch with its first entry at `sequence`.
     #[must_use]
     pub fn finish(&self, sequence: u64) -> Vec<u8> {
-        let mut bytes = self.bytes.clone();
+        self.clone().into_payload(sequence)
+    }
+
+    /// [`BatchBuilder::finish`] without copying the bytes.
+    #[must_use]
+    pub fn into_payload(self, sequence: u64) -> Vec<u8> {
+        let mut bytes = self.bytes;
         bytes[..8].copy_from_slice(&sequence.to_le_bytes());
         bytes[8..BATCH_HEADER_SIZE].copy_from_slice(&self.count.to_le_bytes());
         bytes
