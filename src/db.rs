@@ -18,14 +18,15 @@ use crate::fs::{FileSystem, OsFs};
 use crate::options::{Options, WriteOptions};
 use crate::read::iterator::DbIterator;
 use crate::read::key_range::{KeyRange, prefix_bounds};
-use crate::read::snapshot::{Snapshot, SnapshotList};
+use crate::read::snapshot::Snapshot;
+use crate::read::snapshot_list::SnapshotList;
 use crate::recovery::RecoveryReport;
 use crate::recovery::{apply, plan};
 use crate::state::Sources;
 use crate::stats::{Counters, LevelSummary, Stats};
 use crate::version::filename;
 use crate::write::batch::WriteBatch;
-use crate::write::group_commit::WriteQueue;
+use crate::write::queue::WriteQueue;
 
 /// An embedded key-value store.
 ///
@@ -204,9 +205,9 @@ impl Db {
     /// for as long as this `Db` is open.
     #[must_use]
     pub fn snapshot(&self) -> Snapshot {
-        self.engine
-            .snapshots
-            .take(Arc::downgrade(&self.engine), || self.engine.visible())
+        Snapshot::take(&self.engine.snapshots, Arc::downgrade(&self.engine), || {
+            self.engine.visible()
+        })
     }
 
     /// All keys and values in key order, as of now.

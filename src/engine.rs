@@ -15,15 +15,15 @@ use crate::directory::remove_files;
 use crate::error::{Error, Result};
 use crate::fs::{FileLock, FileSystem};
 use crate::options::Options;
-use crate::read::snapshot::SnapshotList;
+use crate::read::snapshot_list::SnapshotList;
 use crate::recovery::RecoveryReport;
 use crate::state::State;
 use crate::stats::Counters;
 use crate::version::VersionEdit;
 use crate::version::filename;
 use crate::version::manifest::{self, MAX_MANIFEST_BYTES};
-use crate::write::group_commit::WriteQueue;
-use crate::write::log::LiveLog;
+use crate::write::live_log::LiveLog;
+use crate::write::queue::WriteQueue;
 
 pub(crate) struct Engine {
     pub(crate) directory: PathBuf,

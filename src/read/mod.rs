@@ -7,3 +7,4 @@ pub(crate) mod iterator;
 pub(crate) mod key_range;
 pub(crate) mod level_entries;
 pub(crate) mod snapshot;
+pub(crate) mod snapshot_list;

@@ -2,61 +2,14 @@
 //! never discards a version a snapshot can still read; reads through a
 //! snapshot.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, Weak};
 
-use parking_lot::Mutex;
-
 use super::iterator::DbIterator;
 use super::key_range::{KeyRange, prefix_bounds};
+use super::snapshot_list::SnapshotList;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-
-/// The sequences of live snapshots, with how many snapshots hold each.
-#[derive(Debug, Default)]
-pub(crate) struct SnapshotList {
-    live: Mutex<BTreeMap<u64, usize>>,
-}
-
-impl SnapshotList {
-    /// Registers a snapshot of `engine` at the sequence `current` returns,
-    /// atomically with respect to [`SnapshotList::smallest`].
-    pub(crate) fn take(
-        self: &Arc<Self>,
-        engine: Weak<Engine>,
-        current: impl FnOnce() -> u64,
-    ) -> Snapshot {
-        let mut live = self.live.lock();
-        let sequence = current();
-        *live.entry(sequence).or_insert(0) += 1;
-        Snapshot {
-            sequence,
-            list: Arc::clone(self),
-            engine,
-        }
-    }
-
-    /// The smallest sequence any reader may still read at: the oldest live
-    /// snapshot, or `current` if that is older.
-    pub(crate) fn smallest(&self, current: impl FnOnce() -> u64) -> u64 {
-        let live = self.live.lock();
-        let current = current();
-        live.keys()
-            .next()
-            .map_or(current, |&oldest| oldest.min(current))
-    }
-
-    fn release(&self, sequence: u64) {
-        let mut live = self.live.lock();
-        if let Some(count) = live.get_mut(&sequence) {
-            *count -= 1;
-            if *count == 0 {
-                live.remove(&sequence);
-            }
-        }
-    }
-}
 
 /// A consistent point in the history: reads through it see exactly the
 /// writes with a sequence number at or below [`Snapshot::sequence`]. While
@@ -91,6 +44,19 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// Registers a snapshot of `engine` at the sequence `current` returns.
+    pub(crate) fn take(
+        list: &Arc<SnapshotList>,
+        engine: Weak<Engine>,
+        current: impl FnOnce() -> u64,
+    ) -> Snapshot {
+        Snapshot {
+            sequence: list.register(current),
+            list: Arc::clone(list),
+            engine,
+        }
+    }
+
     /// Whether this snapshot was taken from the database that owns `list`.
     pub(crate) fn belongs_to(&self, list: &Arc<SnapshotList>) -> bool {
         Arc::ptr_eq(&self.list, list)
@@ -146,7 +112,7 @@ impl Snapshot {
 
 impl Clone for Snapshot {
     fn clone(&self) -> Self {
-        self.list.take(Weak::clone(&self.engine), || self.sequence)
+        Snapshot::take(&self.list, Weak::clone(&self.engine), || self.sequence)
     }
 }
 
@@ -180,9 +146,9 @@ mod tests {
     fn smallest_follows_the_oldest_live_snapshot() {
         let list = Arc::new(SnapshotList::default());
         assert_eq!(list.smallest(|| 50), 50);
-        let old = list.take(Weak::new(), || 10);
+        let old = Snapshot::take(&list, Weak::new(), || 10);
         let copy = old.clone();
-        let newer = list.take(Weak::new(), || 30);
+        let newer = Snapshot::take(&list, Weak::new(), || 30);
         assert_eq!(list.smallest(|| 50), 10);
         drop(old);
         assert_eq!(list.smallest(|| 50), 10, "a clone still holds 10");

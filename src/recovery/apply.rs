@@ -33,7 +33,7 @@ use crate::version::filename;
 use crate::version::manifest;
 use crate::version::{TableMeta, VersionEdit, VersionState};
 use crate::write::batch::apply_to_memtable;
-use crate::write::log::LiveLog;
+use crate::write::live_log::LiveLog;
 
 /// What an applied plan leaves: the live state, the new log, the report.
 pub(crate) struct Opened {

@@ -52,7 +52,7 @@ pub(crate) fn plan_directory(
         }
         Some(found) => found,
     };
-    check_tables(fs, directory, &state)?;
+    manifest::check_tables(fs, directory, &state)?;
     let mut plan = plan(
         fs,
         directory,
@@ -64,30 +64,6 @@ pub(crate) fn plan_directory(
         plan.report.dropped.insert(0, region);
     }
     Ok((state, plan))
-}
-
-/// Every table the MANIFEST lists is there with the recorded size, so that a
-/// dry run fails as the open would (which opens every table) instead of
-/// predicting an open that then fails.
-fn check_tables(fs: &dyn FileSystem, directory: &Path, state: &VersionState) -> Result<()> {
-    for table in &state.tables {
-        let path = directory.join(filename::table(table.number));
-        let length = fs
-            .open_read(&path)
-            .and_then(|file| file.len())
-            .map_err(|source| Error::io(&path, "open the table listed in the MANIFEST", source))?;
-        if length != table.size {
-            return Err(Error::Corruption {
-                path,
-                offset: length,
-                reason: format!(
-                    "the MANIFEST records {} bytes but the table has {length}",
-                    table.size
-                ),
-            });
-        }
-    }
-    Ok(())
 }
 
 /// The outcome of the read-only pass.

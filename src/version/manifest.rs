@@ -216,6 +216,34 @@ pub(crate) fn read_current(
     Ok(Some((contents.state, torn)))
 }
 
+/// Every table the MANIFEST lists is there with the recorded size, so that a
+/// dry run fails as the open would (which opens every table) instead of
+/// predicting an open that then fails.
+pub(crate) fn check_tables(
+    fs: &dyn FileSystem,
+    directory: &Path,
+    state: &VersionState,
+) -> Result<()> {
+    for table in &state.tables {
+        let path = directory.join(filename::table(table.number));
+        let length = fs
+            .open_read(&path)
+            .and_then(|file| file.len())
+            .map_err(|source| Error::io(&path, "open the table listed in the MANIFEST", source))?;
+        if length != table.size {
+            return Err(Error::Corruption {
+                path,
+                offset: length,
+                reason: format!(
+                    "the MANIFEST records {} bytes but the table has {length}",
+                    table.size
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Writes MANIFEST `number` holding the whole of `version` as its first
 /// edit, durably, and returns it open for appending.
 pub(crate) fn create(

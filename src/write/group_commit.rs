@@ -3,11 +3,11 @@
 //! once if any of them asked for it, inserts into the memtable, publishes
 //! the new sequence, and hands every member the group's outcome.
 
-use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use super::batch::{WriteBatch, apply_to_memtable};
+use super::queue::PendingWrite;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::stats::Counters;
@@ -15,22 +15,6 @@ use crate::version::filename;
 
 /// A group of writes never grows past this many bytes of batches.
 const MAX_GROUP_BYTES: usize = 1 << 20;
-
-#[derive(Default)]
-pub(crate) struct WriteQueue {
-    next_id: u64,
-    waiting: VecDeque<PendingWrite>,
-    /// A writer (or a flush) holds the leader role.
-    leader_active: bool,
-    /// Outcomes for the followers of finished groups, by id.
-    finished: HashMap<u64, Result<()>>,
-}
-
-struct PendingWrite {
-    id: u64,
-    batch: WriteBatch,
-    sync: bool,
-}
 
 impl Engine {
     /// Applies `batch` as part of some group; returns once the group is in

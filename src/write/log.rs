@@ -15,14 +15,8 @@ use crate::error::{Error, Result};
 use crate::memtable::MemTable;
 use crate::state::State;
 use crate::stats::Counters;
+use crate::version::VersionEdit;
 use crate::version::filename;
-use crate::version::{LogWriter, VersionEdit};
-
-/// The log the write path appends to.
-pub(crate) struct LiveLog {
-    pub(crate) writer: LogWriter,
-    pub(crate) number: u64,
-}
 
 impl Engine {
     /// Makes every write acknowledged so far durable. Earlier logs were

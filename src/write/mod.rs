@@ -4,4 +4,6 @@
 
 pub(crate) mod batch;
 pub(crate) mod group_commit;
+pub(crate) mod live_log;
 pub(crate) mod log;
+pub(crate) mod queue;
