@@ -24,6 +24,8 @@ use crate::recovery::RecoveryReport;
 use crate::recovery::{apply, plan};
 use crate::state::Sources;
 use crate::stats::{Counters, LevelSummary, Stats};
+use crate::table::TableContext;
+use crate::table_cache::OpenTables;
 use crate::version::filename;
 use crate::write::batch::WriteBatch;
 use crate::write::queue::WriteQueue;
@@ -79,15 +81,13 @@ impl Db {
         let directory = path.as_ref().to_path_buf();
         let lock = directory::lock(fs.as_ref(), &directory, &options)?;
         let (version, plan) = plan::plan_directory(fs.as_ref(), &directory, &options)?;
-        let block_cache = BlockCache::new(options.block_cache_size);
-        let opened = apply::apply(
-            fs.as_ref(),
-            &directory,
-            &options,
-            &block_cache,
-            version,
-            plan,
-        )?;
+        let tables = Arc::new(TableContext {
+            fs: Arc::clone(&fs),
+            directory: directory.clone(),
+            block_cache: BlockCache::new(options.block_cache_size),
+            open_tables: OpenTables::new(options.max_open_files),
+        });
+        let opened = apply::apply(fs.as_ref(), &directory, &options, &tables, version, plan)?;
         let engine = Arc::new(Engine {
             directory,
             fs,
@@ -97,7 +97,7 @@ impl Db {
             queue_changed: Condvar::new(),
             visible_sequence: AtomicU64::new(opened.state.last_sequence),
             snapshots: Arc::new(SnapshotList::default()),
-            block_cache,
+            tables,
             state: Mutex::new(opened.state),
             state_changed: Condvar::new(),
             log: Mutex::new(opened.log),

@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::{Condvar, Mutex};
-use strata_sstable::BlockCache;
 
 use crate::directory::remove_files;
 use crate::error::{Error, Result};
@@ -19,6 +18,7 @@ use crate::read::snapshot_list::SnapshotList;
 use crate::recovery::RecoveryReport;
 use crate::state::State;
 use crate::stats::Counters;
+use crate::table::TableContext;
 use crate::version::VersionEdit;
 use crate::version::filename;
 use crate::version::manifest::{self, MAX_MANIFEST_BYTES};
@@ -38,8 +38,8 @@ pub(crate) struct Engine {
     /// The last sequence whose writes are all in the memtable.
     pub(crate) visible_sequence: AtomicU64,
     pub(crate) snapshots: Arc<SnapshotList>,
-    /// Data blocks of all tables, shared.
-    pub(crate) block_cache: Arc<BlockCache>,
+    /// What every table handle shares: the block cache, the table cache.
+    pub(crate) tables: Arc<TableContext>,
     pub(crate) report: RecoveryReport,
     pub(crate) counters: Counters,
 }

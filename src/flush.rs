@@ -58,12 +58,7 @@ impl Engine {
         let meta = table::build(fs, &self.directory, number, full, &self.options)?;
         Counters::add(&self.counters.flushes, 1);
         Counters::add(&self.counters.flush_bytes, meta.size);
-        let handle = Arc::new(TableHandle::open(
-            fs,
-            &self.directory,
-            &meta,
-            &self.block_cache,
-        )?);
+        let handle = TableHandle::open(&self.tables, &meta)?;
         let mut state = self.state.lock();
         let live_log = state
             .immutable

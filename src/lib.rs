@@ -62,6 +62,7 @@ mod recovery;
 mod state;
 mod stats;
 mod table;
+mod table_cache;
 mod version;
 mod write;
 
@@ -70,8 +71,8 @@ pub use error::{Error, ErrorKind, RefusalReason, Result};
 pub use options::{
     MAX_BLOOM_BITS_PER_KEY, MAX_LEVEL0_COMPACTION_TRIGGER, MAX_NUM_LEVELS,
     MAX_TABLE_BLOCK_SIZE_BYTES, MAX_WRITE_BUFFER_SIZE_BYTES, MIN_LEVEL0_COMPACTION_TRIGGER,
-    MIN_TABLE_BLOCK_SIZE_BYTES, MIN_TABLE_SIZE_BYTES, MIN_WRITE_BUFFER_SIZE_BYTES, Options,
-    WriteOptions,
+    MIN_OPEN_FILES, MIN_TABLE_BLOCK_SIZE_BYTES, MIN_TABLE_SIZE_BYTES, MIN_WRITE_BUFFER_SIZE_BYTES,
+    Options, WriteOptions,
 };
 pub use read::iterator::DbIterator;
 pub use read::key_range::KeyRange;

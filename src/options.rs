@@ -38,6 +38,9 @@ pub const MIN_TABLE_SIZE_BYTES: u64 = 512;
 /// Most levels a database may have (the MANIFEST refuses deeper ones).
 pub const MAX_NUM_LEVELS: usize = 64;
 
+/// Fewest tables that may keep their file open (`max_open_files`).
+pub const MIN_OPEN_FILES: usize = 16;
+
 /// Options for [`crate::Db::open`].
 ///
 /// Build them with struct-update syntax or with the chainable `with_`
@@ -109,6 +112,12 @@ pub struct Options {
     pub target_file_size_base: u64,
     /// Number of levels, level 0 included.
     pub num_levels: usize,
+    /// At most this many tables keep their file open; the least recently
+    /// used is closed and reopened on its next use (RocksDB's
+    /// `max_open_files`, which defaults to unlimited; here 500, so that a
+    /// database with many tables opens under a descriptor limit of 1,024).
+    /// At least [`MIN_OPEN_FILES`].
+    pub max_open_files: usize,
     /// Once the MANIFEST has grown past this many bytes, the next edit is
     /// followed by a new MANIFEST holding a snapshot of the live state
     /// (CURRENT switched atomically, the old one removed), so a long-running
@@ -138,6 +147,7 @@ impl Default for Options {
             max_bytes_for_level_multiplier: 10,
             target_file_size_base: 64 << 20,
             num_levels: 7,
+            max_open_files: 500,
             max_manifest_file_size: 64 << 20,
         }
     }
@@ -233,6 +243,13 @@ impl Options {
             2,
             MAX_NUM_LEVELS as u64,
             "levels",
+        )?;
+        check_range(
+            "max_open_files",
+            self.max_open_files as u64,
+            MIN_OPEN_FILES as u64,
+            u64::MAX,
+            "files",
         )
     }
 

@@ -2,8 +2,11 @@
 //! as a table through the file-system seam, and reading tables through it.
 
 use std::io::{self, BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
+
+use parking_lot::Mutex;
 
 use strata_sstable::key::ValueKind;
 use strata_sstable::{BlockCache, ReadAt, Table, TableBuilder, TableIterator, TableOptions};
@@ -13,6 +16,7 @@ use crate::fs::{FileSystem, ReadableFile, WritableFile};
 use crate::key;
 use crate::memtable::{Lookup, MemTable};
 use crate::options::Options;
+use crate::table_cache::OpenTables;
 use crate::version::TableMeta;
 use crate::version::filename;
 
@@ -29,64 +33,122 @@ impl ReadAt for FileSource {
     }
 }
 
-/// An open table.
+/// What every table handle of a database shares: where tables live, the
+/// caches, and the bound on open tables.
+pub(crate) struct TableContext {
+    pub(crate) fs: Arc<dyn FileSystem>,
+    pub(crate) directory: PathBuf,
+    pub(crate) block_cache: Arc<BlockCache>,
+    pub(crate) open_tables: OpenTables,
+}
+
+/// A live table: what the MANIFEST records of it, and its file, opened on
+/// first use and closed again when the table cache (`OpenTables`, bounded
+/// by `max_open_files`) evicts it. A compaction marks its inputs obsolete;
+/// the file is removed when the last handle goes, so a reader that still
+/// holds the table (an iterator, a read in flight) can always reopen it.
 pub(crate) struct TableHandle {
-    table: Table,
+    context: Arc<TableContext>,
     meta: TableMeta,
+    path: PathBuf,
+    opened: Mutex<Option<Table>>,
+    obsolete: AtomicBool,
     /// User keys of the first and last entry.
     smallest_user_key: Vec<u8>,
     largest_user_key: Vec<u8>,
 }
 
 impl TableHandle {
-    pub(crate) fn open(
-        fs: &dyn FileSystem,
-        directory: &Path,
-        meta: &TableMeta,
-        cache: &Arc<BlockCache>,
-    ) -> Result<Self> {
-        let path = directory.join(filename::table(meta.number));
-        let file = fs
-            .open_read(&path)
-            .map_err(|source| Error::io(&path, "open", source))?;
-        // File numbers are never reused while the database is open, so
-        // they identify a table's blocks in the shared cache.
-        let table = Table::open_cached(FileSource(file), &path, Arc::clone(cache), meta.number)?;
-        if table.file_size_bytes() != meta.size {
-            return Err(Error::Corruption {
-                path,
-                offset: table.file_size_bytes(),
-                reason: format!(
-                    "the MANIFEST records {} bytes but the table has {}",
-                    meta.size,
-                    table.file_size_bytes()
-                ),
-            });
-        }
+    /// A handle for the table `meta` describes, opened once to check it.
+    pub(crate) fn open(context: &Arc<TableContext>, meta: &TableMeta) -> Result<Arc<Self>> {
         let user_key = |internal: &[u8]| {
             key::decode(internal)
                 .map(|(user_key, _, _)| user_key.to_vec())
                 .unwrap_or_default()
         };
-        Ok(TableHandle {
-            table,
+        let handle = Arc::new(TableHandle {
+            context: Arc::clone(context),
+            path: context.directory.join(filename::table(meta.number)),
+            opened: Mutex::new(None),
+            obsolete: AtomicBool::new(false),
             smallest_user_key: user_key(&meta.smallest),
             largest_user_key: user_key(&meta.largest),
             meta: meta.clone(),
-        })
+        });
+        handle.table()?;
+        Ok(handle)
     }
 
-    /// The same open table recorded at another level (a trivial move).
-    pub(crate) fn at_level(&self, level: u32) -> TableHandle {
-        TableHandle {
-            table: self.table.clone(),
+    /// The open table, opening the file if the cache closed it.
+    fn table(self: &Arc<Self>) -> Result<Table> {
+        let table = {
+            let mut opened = self.opened.lock();
+            match &*opened {
+                Some(table) => table.clone(),
+                None => {
+                    let table = self.open_file()?;
+                    *opened = Some(table.clone());
+                    table
+                }
+            }
+        };
+        self.context.open_tables.touch(self);
+        Ok(table)
+    }
+
+    fn open_file(&self) -> Result<Table> {
+        let path = &self.path;
+        let file = self
+            .context
+            .fs
+            .open_read(path)
+            .map_err(|source| Error::io(path, "open", source))?;
+        // File numbers are never reused while the database is open, so
+        // they identify a table's blocks in the shared cache.
+        let table = Table::open_cached(
+            FileSource(file),
+            path,
+            Arc::clone(&self.context.block_cache),
+            self.meta.number,
+        )?;
+        if table.file_size_bytes() != self.meta.size {
+            return Err(Error::Corruption {
+                path: path.clone(),
+                offset: table.file_size_bytes(),
+                reason: format!(
+                    "the MANIFEST records {} bytes but the table has {}",
+                    self.meta.size,
+                    table.file_size_bytes()
+                ),
+            });
+        }
+        Ok(table)
+    }
+
+    /// Closes the file (the table cache evicted it); the next use reopens.
+    pub(crate) fn close(&self) {
+        *self.opened.lock() = None;
+    }
+
+    /// The same table recorded at another level (a trivial move).
+    pub(crate) fn at_level(&self, level: u32) -> Arc<TableHandle> {
+        Arc::new(TableHandle {
+            context: Arc::clone(&self.context),
             meta: TableMeta {
                 level,
                 ..self.meta.clone()
             },
+            path: self.path.clone(),
+            opened: Mutex::new(self.opened.lock().clone()),
+            obsolete: AtomicBool::new(false),
             smallest_user_key: self.smallest_user_key.clone(),
             largest_user_key: self.largest_user_key.clone(),
-        }
+        })
+    }
+
+    /// Marks the file for removal once the last handle goes.
+    pub(crate) fn mark_obsolete(&self) {
+        self.obsolete.store(true, AtomicOrdering::Release);
     }
 
     /// What the MANIFEST records of the table.
@@ -111,8 +173,12 @@ impl TableHandle {
 
     /// The newest version of `user_key` at or below `sequence`, if any,
     /// with its sequence number.
-    pub(crate) fn get(&self, user_key: &[u8], sequence: u64) -> Result<Option<(u64, Lookup)>> {
-        Ok(self.table.get(user_key, sequence)?.map(|entry| {
+    pub(crate) fn get(
+        self: &Arc<Self>,
+        user_key: &[u8],
+        sequence: u64,
+    ) -> Result<Option<(u64, Lookup)>> {
+        Ok(self.table()?.get(user_key, sequence)?.map(|entry| {
             let lookup = match entry.kind {
                 ValueKind::Value => Lookup::Value(entry.value),
                 ValueKind::Deletion | ValueKind::SingleDeletion => Lookup::Deleted,
@@ -122,88 +188,112 @@ impl TableHandle {
     }
 
     /// Entries in internal-key order from the first key not less than `from`.
-    pub(crate) fn entries_from(&self, from: Option<&[u8]>) -> TableEntries {
+    pub(crate) fn entries_from(self: &Arc<Self>, from: Option<&[u8]>) -> TableEntries {
+        let (iterator, error) = match self.table() {
+            Ok(table) => (Some(table.iter()), None),
+            Err(error) => (None, Some(error)),
+        };
         TableEntries {
-            iterator: self.table.iter(),
+            iterator,
+            error,
             seek: Some(from.map(<[u8]>::to_vec)),
-            failed: false,
+        }
+    }
+}
+
+impl Drop for TableHandle {
+    fn drop(&mut self) {
+        self.context
+            .open_tables
+            .forget(self.meta.number, std::ptr::from_ref(self));
+        if self.obsolete.load(AtomicOrdering::Acquire) {
+            // The last reader is gone. A failure leaves a file no MANIFEST
+            // lists, which the next open removes.
+            let fs = self.context.fs.as_ref();
+            if fs.remove(&self.path).is_ok() {
+                let _ = fs.sync_dir(&self.context.directory);
+            }
         }
     }
 }
 
 /// A forward cursor over a table's entries that positions itself lazily.
 pub(crate) struct TableEntries {
-    iterator: TableIterator,
+    /// `None` once failed (or if the table could not be opened).
+    iterator: Option<TableIterator>,
+    /// An error to yield first: the table could not be opened.
+    error: Option<Error>,
     /// Where to position before the first entry (`Some(None)`: the start).
     seek: Option<Option<Vec<u8>>>,
-    failed: bool,
 }
 
 impl TableEntries {
     pub(crate) fn next(&mut self) -> Option<Result<(Vec<u8>, Vec<u8>)>> {
-        if self.failed {
-            return None;
+        if let Some(error) = self.error.take() {
+            return Some(Err(error));
         }
+        let iterator = self.iterator.as_mut()?;
         let moved = match self.seek.take() {
-            Some(Some(target)) => self.iterator.seek(&target),
-            Some(None) => self.iterator.seek_to_first(),
-            None => self.iterator.next(),
+            Some(Some(target)) => iterator.seek(&target),
+            Some(None) => iterator.seek_to_first(),
+            None => iterator.next(),
         };
         if let Err(error) = moved {
-            self.failed = true;
+            self.iterator = None;
             return Some(Err(error.into()));
         }
-        if !self.iterator.valid() {
+        if !iterator.valid() {
             return None;
         }
-        Some(Ok((
-            self.iterator.key().to_vec(),
-            self.iterator.value().to_vec(),
-        )))
+        Some(Ok((iterator.key().to_vec(), iterator.value().to_vec())))
     }
 }
 
 impl TableHandle {
     /// Entries in descending internal-key order from the last key not
     /// greater than `to` (`None`: the table's last entry).
-    pub(crate) fn entries_before(&self, to: Option<&[u8]>) -> TableEntriesBackward {
+    pub(crate) fn entries_before(self: &Arc<Self>, to: Option<&[u8]>) -> TableEntriesBackward {
+        let (iterator, error) = match self.table() {
+            Ok(table) => (Some(table.iter()), None),
+            Err(error) => (None, Some(error)),
+        };
         TableEntriesBackward {
-            iterator: self.table.iter(),
+            iterator,
+            error,
             seek: Some(to.map(<[u8]>::to_vec)),
-            failed: false,
         }
     }
 }
 
 /// A backward cursor over a table's entries that positions itself lazily.
 pub(crate) struct TableEntriesBackward {
-    iterator: TableIterator,
+    /// `None` once failed (or if the table could not be opened).
+    iterator: Option<TableIterator>,
+    /// An error to yield first: the table could not be opened.
+    error: Option<Error>,
     /// Where to position before the first entry (`Some(None)`: the end).
     seek: Option<Option<Vec<u8>>>,
-    failed: bool,
 }
 
 impl TableEntriesBackward {
     pub(crate) fn next(&mut self) -> Option<Result<(Vec<u8>, Vec<u8>)>> {
-        if self.failed {
-            return None;
+        if let Some(error) = self.error.take() {
+            return Some(Err(error));
         }
+        let iterator = self.iterator.as_mut()?;
         let moved = match self.seek.take() {
-            Some(Some(target)) => self.iterator.seek_for_prev(&target),
-            Some(None) => self.iterator.seek_to_last(),
-            None => self.iterator.prev(),
+            Some(Some(target)) => iterator.seek_for_prev(&target),
+            Some(None) => iterator.seek_to_last(),
+            None => iterator.prev(),
         };
         if let Err(error) = moved {
-            self.failed = true;
+            self.iterator = None;
             return Some(Err(error.into()));
         }
-        if !self.iterator.valid() {
+        if !iterator.valid() {
             return None;
         }
-        Some(Ok((
-            self.iterator.key().to_vec(),
-            self.iterator.value().to_vec(),
-        )))
+        Some(Ok((iterator.key().to_vec(), iterator.value().to_vec())))
     }
 }
 

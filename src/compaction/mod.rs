@@ -15,14 +15,12 @@ use std::sync::Arc;
 use merge::{MergeContext, merge};
 use pick::Compaction;
 
-use crate::directory::remove_files;
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::levels::Levels;
 use crate::stats::Counters;
 use crate::table::TableHandle;
 use crate::version::VersionEdit;
-use crate::version::filename;
 
 impl Engine {
     /// The compaction thread: waits until some level needs compacting, runs
@@ -55,6 +53,10 @@ impl Engine {
                 }
             };
             let result = self.run_compaction(&compaction, &levels);
+            // Let the inputs go (and their files with them, unless a reader
+            // holds them) before anyone waiting for idle looks.
+            drop(compaction);
+            drop(levels);
             let mut state = self.state.lock();
             state.compacting = false;
             if let Err(error) = &result {
@@ -75,7 +77,7 @@ impl Engine {
             let moved: Vec<Arc<TableHandle>> = compaction
                 .inputs
                 .iter()
-                .map(|table| Arc::new(table.at_level(output_level)))
+                .map(|table| table.at_level(output_level))
                 .collect();
             let edit = VersionEdit {
                 deleted_tables: removed.clone(),
@@ -124,9 +126,7 @@ impl Engine {
         );
         let handles = outputs
             .iter()
-            .map(|meta| {
-                TableHandle::open(fs, &self.directory, meta, &self.block_cache).map(Arc::new)
-            })
+            .map(|meta| TableHandle::open(&self.tables, meta))
             .collect::<Result<Vec<_>>>()?;
         {
             let mut state = self.state.lock();
@@ -142,12 +142,12 @@ impl Engine {
             self.remember_progress(&mut state.compact_pointers, compaction);
             self.state_changed.notify_all();
         }
-        // Readers that still hold an input keep it open; the files go now.
-        let names: Vec<String> = removed
-            .iter()
-            .map(|&number| filename::table(number))
-            .collect();
-        remove_files(fs, &self.directory, &names)
+        // The inputs' files go when their last reader does (an iterator, a
+        // read in flight, this compaction's own view).
+        for table in compaction.inputs.iter().chain(&compaction.next_inputs) {
+            table.mark_obsolete();
+        }
+        Ok(())
     }
 
     fn remember_progress(&self, pointers: &mut Vec<Vec<u8>>, compaction: &Compaction) {

@@ -14,7 +14,6 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use strata_sstable::BlockCache;
 use strata_wal::batch::BatchBuilder;
 use strata_wal::{Writer, WriterOptions};
 
@@ -28,7 +27,7 @@ use crate::levels::Levels;
 use crate::memtable::MemTable;
 use crate::options::Options;
 use crate::state::State;
-use crate::table::{self, TableHandle};
+use crate::table::{self, TableContext, TableHandle};
 use crate::version::filename;
 use crate::version::manifest;
 use crate::version::{TableMeta, VersionEdit, VersionState};
@@ -46,7 +45,7 @@ pub(crate) fn apply(
     fs: &dyn FileSystem,
     directory: &Path,
     options: &Options,
-    cache: &Arc<BlockCache>,
+    tables: &Arc<TableContext>,
     mut version: VersionState,
     plan: Plan,
 ) -> Result<Opened> {
@@ -114,7 +113,7 @@ pub(crate) fn apply(
     let tables = version
         .tables
         .iter()
-        .map(|meta| TableHandle::open(fs, directory, meta, cache).map(Arc::new))
+        .map(|meta| TableHandle::open(tables, meta))
         .collect::<Result<Vec<_>>>()?;
     let tables = Levels::new(tables, options.num_levels);
     Ok(Opened {
