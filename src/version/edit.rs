@@ -211,11 +211,13 @@ impl VersionState {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn sample() -> VersionEdit {
+    /// An edit with every kind of field, for the tests of this module and
+    /// of the MANIFEST.
+    pub(crate) fn sample() -> VersionEdit {
         VersionEdit {
             log_number: Some(4),
             next_file_number: Some(9),

@@ -291,25 +291,7 @@ pub(crate) fn set_current(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::version::TableMeta;
-
-    fn sample() -> VersionEdit {
-        VersionEdit {
-            log_number: Some(4),
-            next_file_number: Some(9),
-            flushed_sequence: Some(120),
-            new_tables: vec![TableMeta {
-                number: 5,
-                size: 4096,
-                largest_sequence: 120,
-                smallest: b"a\0\0\0\0\0\0\0\0".to_vec(),
-                largest: b"z\0\0\0\0\0\0\0\0".to_vec(),
-                level: 2,
-            }],
-            deleted_tables: vec![2],
-            new_logs: vec![6],
-        }
-    }
+    use crate::version::edit::tests::sample;
 
     #[test]
     fn edit_with_a_file_number_at_u64_max_is_corruption_not_a_panic() {
