@@ -206,3 +206,52 @@ fn the_kept_batches_are_read_again_in_order_and_a_log_that_changed_is_an_error()
     assert!(matches!(error, Error::Corruption { .. }), "{error}");
     assert!(error.to_string().contains("000007.log"), "{error}");
 }
+
+/// Under SkipAny the report used to say "sequences 11..=21 came from the
+/// logs" when 13..=19 were lost in between; it now names the hole. Under
+/// PointInTime the same gap ends the recovered range and is no hole.
+#[test]
+fn the_report_names_the_sequences_skip_any_lost() {
+    let fs = SimFs::new();
+    let directory = Path::new("/db");
+    let mut writer = Writer::new(Vec::new(), WriterOptions::default());
+    for sequence in [11, 12, 20, 21] {
+        writer
+            .add_record(&BatchBuilder::new().put(b"k", b"v").finish(sequence))
+            .unwrap();
+    }
+    fs.write_file_durably(&directory.join("000007.log"), &writer.into_inner())
+        .unwrap();
+    let state = VersionState {
+        log_number: 7,
+        next_file_number: 8,
+        flushed_sequence: 10,
+        ..VersionState::default()
+    };
+    let skip_any = plan(
+        &fs,
+        directory,
+        &state,
+        RecoveryMode::SkipAnyCorruptedRecords,
+        Checksum::Crc32,
+    )
+    .unwrap()
+    .report;
+    assert_eq!(skip_any.missing_sequences(), vec![(13, 19)]);
+    let text = skip_any.to_string();
+    assert!(
+        text.contains("11..=21 came from the logs except 13..=19"),
+        "{text}"
+    );
+    let point_in_time = plan(
+        &fs,
+        directory,
+        &state,
+        RecoveryMode::PointInTimeRecovery,
+        Checksum::Crc32,
+    )
+    .unwrap()
+    .report;
+    assert_eq!(point_in_time.sequence_range, Some((11, 12)));
+    assert!(point_in_time.missing_sequences().is_empty());
+}

@@ -89,6 +89,29 @@ pub struct RecoveryReport {
 }
 
 impl RecoveryReport {
+    /// The sequence ranges recovery skipped over (SkipAnyCorruptedRecords
+    /// goes on after a gap): the writes numbered there were lost with the
+    /// dropped bytes. Empty when the result is a prefix of the history.
+    #[must_use]
+    pub fn missing_sequences(&self) -> Vec<(u64, u64)> {
+        let Some((_, last)) = self.sequence_range else {
+            return Vec::new();
+        };
+        self.dropped
+            .iter()
+            .filter_map(|region| match region.reason {
+                // A gap that replay went on past; one it stopped at ends
+                // the recovered range instead.
+                DropReason::SequenceGap { expected, found }
+                    if found > expected && found <= last =>
+                {
+                    Some((expected, found - 1))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Whether recovery dropped anything.
     #[must_use]
     pub fn dropped_anything(&self) -> bool {
@@ -109,7 +132,20 @@ impl fmt::Display for RecoveryReport {
             self.last_sequence
         )?;
         if let Some((first, last)) = self.sequence_range {
-            writeln!(f, "  sequences {first}..={last} came from the logs")?;
+            let holes = self.missing_sequences();
+            if holes.is_empty() {
+                writeln!(f, "  sequences {first}..={last} came from the logs")?;
+            } else {
+                let listed: Vec<String> = holes
+                    .iter()
+                    .map(|(low, high)| format!("{low}..={high}"))
+                    .collect();
+                writeln!(
+                    f,
+                    "  sequences {first}..={last} came from the logs except {} (lost with dropped bytes)",
+                    listed.join(", ")
+                )?;
+            }
         }
         for region in &self.dropped {
             writeln!(
