@@ -203,6 +203,12 @@ fn run(ops: Vec<Op>) -> TestResult {
     }
     note_shape(&db);
     let all: Model = db.iter().collect::<Result<_, _>>().unwrap();
+    // Backwards through the same levels, one cursor per level past 0.
+    let backwards: Vec<(Vec<u8>, Vec<u8>)> = db.iter().rev().collect::<Result<_, _>>().unwrap();
+    let expected: Vec<(Vec<u8>, Vec<u8>)> = model.clone().into_iter().rev().collect();
+    if backwards != expected {
+        return TestResult::error("a reverse scan differs");
+    }
     TestResult::from_bool(all == model)
 }
 

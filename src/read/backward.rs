@@ -5,8 +5,7 @@
 //! Cost: a memtable is copied out in chunks, as forward; a table steps back
 //! with its iterator's `prev`, which re-decodes its data block from the
 //! nearest restart point, so a reverse step through a table costs up to
-//! the restart interval (16) forward steps; and every table of the deeper
-//! levels is positioned when the reverse scan starts.
+//! the restart interval (16) forward steps.
 //!
 //! [`DbIterator`]: super::iterator::DbIterator
 
@@ -18,6 +17,7 @@ use std::sync::Arc;
 use crate::error::Result;
 use crate::key::{self, Kind, MAX_SEQUENCE, SEEK_KIND};
 use crate::memtable::MemTable;
+use crate::read::level_entries::LevelEntriesBackward;
 use crate::state::Sources;
 use crate::table::TableEntriesBackward;
 
@@ -34,6 +34,7 @@ enum Source {
         exhausted: bool,
     },
     Table(TableEntriesBackward),
+    Level(LevelEntriesBackward),
 }
 
 impl Source {
@@ -59,6 +60,7 @@ impl Source {
                 buffer.pop_front().map(Ok)
             }
             Source::Table(entries) => entries.next(),
+            Source::Level(entries) => entries.next(),
         }
     }
 }
@@ -129,16 +131,19 @@ impl Backward {
                 exhausted: false,
             })
             .collect();
-        // Level 0 newest first, then every table of the deeper levels (each
-        // its own source: a reverse cursor over a whole level is not written
-        // yet, so a reverse scan positions one cursor per table).
-        let level0 = tables.level(0).iter().rev();
-        let deeper = (1..tables.count()).flat_map(|level| tables.level(level).iter());
+        // Level 0 newest first, then one cursor per deeper level.
         merged.extend(
-            level0
-                .chain(deeper)
+            tables
+                .level(0)
+                .iter()
+                .rev()
                 .map(|table| Source::Table(table.entries_before(seek_key.as_deref()))),
         );
+        merged.extend((1..tables.count()).filter_map(|level| {
+            let level = tables.level(level);
+            (!level.is_empty())
+                .then(|| Source::Level(LevelEntriesBackward::new(level, seek_key.as_deref())))
+        }));
         Backward {
             sources: merged,
             heap: BinaryHeap::new(),
