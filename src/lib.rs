@@ -84,7 +84,7 @@ pub use stats::{LevelSummary, Stats};
 pub use strata_wal::{
     Checksum, LogEnd, LogReport, ParseRecoveryModeError, ProblemKind, RecoveryMode, ReplayedBatch,
 };
-pub use write::batch::{MAX_FIELD_BYTES, WriteBatch};
+pub use write::batch::{MAX_FIELD_BYTES, MAX_KEY_BYTES, WriteBatch};
 
 /// Entry points for the fuzz targets: decoders of on-disk bytes that are
 /// not public API. Not part of the stable interface.

@@ -20,7 +20,7 @@ use strata_sstable::key::{TRAILER_SIZE, append_internal_key};
 
 use crate::key::{self, Kind, SEEK_KIND};
 
-/// One entry in one allocation: `key length: u32 LE`, the encoded internal
+/// One entry in one allocation: `key length: u64 LE`, the encoded internal
 /// key, then the value. Ordered by the internal key as [`key::compare`]
 /// orders it. One allocation instead of a key and a value halves the
 /// allocator's work on the write path, and on the flush thread that frees a
@@ -28,22 +28,21 @@ use crate::key::{self, Kind, SEEK_KIND};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct MemEntry(Box<[u8]>);
 
-const LENGTH_PREFIX_BYTES: usize = 4;
+const LENGTH_PREFIX_BYTES: usize = 8;
 
 impl MemEntry {
     /// The entry of `user_key` at `sequence`, built in place.
     fn of(user_key: &[u8], sequence: u64, kind: u8, value: &[u8]) -> Self {
         let key_length = user_key.len() + TRAILER_SIZE;
         let mut bytes = Vec::with_capacity(LENGTH_PREFIX_BYTES + key_length + value.len());
-        let prefix = u32::try_from(key_length).expect("batch keys are below 4 GiB");
-        bytes.extend_from_slice(&prefix.to_le_bytes());
+        bytes.extend_from_slice(&(key_length as u64).to_le_bytes());
         append_internal_key(&mut bytes, user_key, sequence, kind);
         bytes.extend_from_slice(value);
         MemEntry(bytes.into_boxed_slice())
     }
 
     fn new(internal_key: &[u8], value: &[u8]) -> Self {
-        let key_length = u32::try_from(internal_key.len()).expect("batch keys are below 4 GiB");
+        let key_length = internal_key.len() as u64;
         let mut bytes = Vec::with_capacity(LENGTH_PREFIX_BYTES + internal_key.len() + value.len());
         bytes.extend_from_slice(&key_length.to_le_bytes());
         bytes.extend_from_slice(internal_key);
@@ -54,7 +53,8 @@ impl MemEntry {
     fn key_end(&self) -> usize {
         let mut length = [0; LENGTH_PREFIX_BYTES];
         length.copy_from_slice(&self.0[..LENGTH_PREFIX_BYTES]);
-        LENGTH_PREFIX_BYTES + u32::from_le_bytes(length) as usize
+        // Written from a `usize` by this process, so it fits one.
+        LENGTH_PREFIX_BYTES + u64::from_le_bytes(length) as usize
     }
 
     /// The encoded internal key.

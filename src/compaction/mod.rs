@@ -34,8 +34,8 @@ impl Engine {
                     // At shutdown, work is left for the next open, except a
                     // pile of level-0 tables: a process that is opened and
                     // closed often must not collect them without bound.
-                    let piled = state.tables.level(0).len()
-                        >= self.options.level0_slowdown_writes_trigger.max(1);
+                    let piled =
+                        state.tables.level(0).len() >= self.options.level0_slowdown_writes_trigger;
                     if state.poisoned.is_some() || (state.shutting_down && !piled) {
                         return;
                     }

@@ -10,10 +10,15 @@ use crate::memtable::MemTable;
 /// log's batch encoding (RocksDB's limit too).
 pub const MAX_FIELD_BYTES: usize = u32::MAX as usize;
 
+/// The largest key a batch holds: tables store the key with its 8-byte
+/// sequence-and-kind trailer under the same 32-bit length limit.
+pub const MAX_KEY_BYTES: usize = MAX_FIELD_BYTES - 8;
+
 /// Updates applied atomically by [`crate::Db::write`], encoded as RocksDB
 /// encodes a write batch (the WAL payload, DESIGN.md §4).
 ///
-/// A key or value longer than [`MAX_FIELD_BYTES`] is not added; the batch
+/// A key longer than [`MAX_KEY_BYTES`] or a value longer than
+/// [`MAX_FIELD_BYTES`] is not added; the batch
 /// remembers it and [`crate::Db::write`] refuses the whole batch with
 /// [`Error::InvalidArgument`].
 ///
@@ -89,13 +94,13 @@ impl WriteBatch {
     }
 
     fn accepts(&mut self, key: &[u8], value: &[u8]) -> bool {
-        if key.len() <= MAX_FIELD_BYTES && value.len() <= MAX_FIELD_BYTES {
+        if key.len() <= MAX_KEY_BYTES && value.len() <= MAX_FIELD_BYTES {
             return true;
         }
         self.invalid.get_or_insert_with(|| {
             format!(
                 "a {}-byte key with a {}-byte value is larger than a batch holds \
-                 (keys and values are at most {MAX_FIELD_BYTES} bytes)",
+                 (keys are at most {MAX_KEY_BYTES} bytes, values {MAX_FIELD_BYTES})",
                 key.len(),
                 value.len()
             )
@@ -176,6 +181,11 @@ mod tests {
             error.to_string().contains("4294967296-byte value"),
             "{error}"
         );
+        // A key just past its limit (which is below the value limit).
+        let long_key = vec![0_u8; MAX_KEY_BYTES + 1];
+        let mut long = WriteBatch::new();
+        long.put(&long_key, b"v");
+        assert!(long.check_valid().is_err());
         let mut only_huge = WriteBatch::new();
         only_huge.delete(&huge);
         assert!(!only_huge.is_empty());

@@ -53,13 +53,13 @@ impl Engine {
         loop {
             state.check_healthy()?;
             let level0 = state.tables.level(0).len();
-            if level0 >= self.options.level0_stop_writes_trigger.max(1) {
+            if level0 >= self.options.level0_stop_writes_trigger {
                 let started = Instant::now();
                 self.state_changed.wait(state);
                 Counters::add(&self.counters.stall_micros, micros(started));
                 continue;
             }
-            if !delayed && level0 >= self.options.level0_slowdown_writes_trigger.max(1) {
+            if !delayed && level0 >= self.options.level0_slowdown_writes_trigger {
                 delayed = true;
                 let started = Instant::now();
                 MutexGuard::unlocked(state, || {
@@ -71,7 +71,7 @@ impl Engine {
             if state.mem.approximate_bytes() < self.options.write_buffer_size {
                 return Ok(());
             }
-            if state.immutable.len() >= self.options.max_immutable_memtables.max(1) {
+            if state.immutable.len() >= self.options.max_immutable_memtables {
                 let started = Instant::now();
                 self.state_changed.wait(state);
                 Counters::add(&self.counters.stall_micros, micros(started));
