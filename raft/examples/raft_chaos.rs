@@ -1,0 +1,109 @@
+//! The end-to-end demonstration: a three-node Raft cluster on Strata,
+//! nodes killed with SIGKILL mid-write (node 3 also losing power, where
+//! FUSE is available) and restarted under AbsoluteConsistency,
+//! TolerateCorruptedTailRecords or PointInTimeRecovery, with every
+//! acknowledged write checked at the end.
+//!
+//! ```sh
+//! cargo run --release -p strata-raft --example raft_chaos -- --kills 1000 --seconds 3600
+//! ```
+//!
+//! Options: `--kills N` (default 60), `--seconds S` (default 60), `--seed X`,
+//! `--clients C` (default 4), `--dir D` (kept), `--no-power-cut`.
+
+use std::process::ExitCode;
+
+use strata_raft::cluster::chaos::{self, ChaosOptions};
+use strata_raft::cluster::node::{self, NodeConfig};
+
+fn main() -> ExitCode {
+    let arguments: Vec<String> = std::env::args().skip(1).collect();
+    if arguments.first().map(String::as_str) == Some("node") {
+        return match NodeConfig::parse(&arguments[1..]) {
+            Ok(config) => ExitCode::from(u8::try_from(node::run(&config)).unwrap_or(4)),
+            Err(error) => {
+                eprintln!("raft_chaos node: {error}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    match parse(&arguments) {
+        Ok(options) => run(&options),
+        Err(error) => {
+            eprintln!("raft_chaos: {error}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn parse(arguments: &[String]) -> Result<ChaosOptions, String> {
+    let program = std::env::current_exe().map_err(|error| error.to_string())?;
+    let mut options = ChaosOptions {
+        kills: 60,
+        seconds: 60,
+        seed: 1,
+        directory: None,
+        node_program: (program, vec!["node".to_owned()]),
+        clients: 4,
+        power_cut: true,
+        max_kill_interval_ms: 800,
+    };
+    let mut arguments = arguments.iter();
+    while let Some(flag) = arguments.next() {
+        if flag == "--no-power-cut" {
+            options.power_cut = false;
+            continue;
+        }
+        let value = arguments
+            .next()
+            .ok_or_else(|| format!("{flag} needs a value"))?;
+        let number = || value.parse::<u64>().map_err(|_| format!("{flag}: not a number: {value}"));
+        match flag.as_str() {
+            "--kills" => options.kills = number()?,
+            "--seconds" => options.seconds = number()?,
+            "--seed" => options.seed = number()?,
+            "--clients" => options.clients = number()? as usize,
+            "--dir" => options.directory = Some(value.into()),
+            other => return Err(format!("unknown option {other}")),
+        }
+    }
+    Ok(options)
+}
+
+fn run(options: &ChaosOptions) -> ExitCode {
+    println!(
+        "raft chaos: 3 nodes, {} clients, up to {} kills or {} s, seed {}",
+        options.clients, options.kills, options.seconds, options.seed
+    );
+    match chaos::run(options, &mut |line| println!("{line}")) {
+        Ok(summary) => {
+            for refusal in summary.absolute_refusals.iter().take(3) {
+                println!("refusal: {refusal}");
+            }
+            println!(
+                "passed: {} kills ({} with a power cut{}) in {:.0} s; restarts by mode {:?}; \
+                 {} refusals under absolute-consistency, each explained by the dry run and \
+                 followed by a start under point-in-time-recovery; {} writes acknowledged, \
+                 {} lost; {} log entries applied, identical on all 3 nodes",
+                summary.kills,
+                summary.power_cuts,
+                if summary.power_cut_enabled {
+                    ""
+                } else {
+                    ", FUSE unavailable"
+                },
+                summary.seconds,
+                summary.restarts,
+                summary.absolute_refusals.len(),
+                summary.acknowledged,
+                summary.lost,
+                summary.applied
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            println!("FAILED: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
