@@ -336,8 +336,10 @@ impl RaftStorage {
     pub fn create_snapshot(&self, index: u64, data: Vec<u8>) -> raft::Result<Snapshot> {
         let term = self.term(index)?;
         let cached = self.cached();
-        let mut snapshot = Snapshot::default();
-        snapshot.data = data.into();
+        let mut snapshot = Snapshot {
+            data: data.into(),
+            ..Snapshot::default()
+        };
         let metadata = snapshot.mut_metadata();
         metadata.index = index;
         metadata.term = term;

@@ -43,7 +43,8 @@ const CONVERGE_TIMEOUT: Duration = Duration::from_secs(60);
 /// What to run.
 #[derive(Clone, Debug)]
 pub struct ChaosOptions {
-    /// Stop after this many node kills.
+    /// Stop after this many node kills (0: no kills, run for `seconds`
+    /// to measure the healthy cluster's throughput).
     pub kills: u64,
     /// Stop after this many seconds even if kills remain.
     pub seconds: u64,
@@ -84,6 +85,8 @@ pub struct ChaosSummary {
     pub applied: u64,
     /// Seconds the run took.
     pub seconds: f64,
+    /// Seconds the clients were writing.
+    pub writing_seconds: f64,
     /// Whether node 3 ran on the power-cut file system.
     pub power_cut_enabled: bool,
 }
@@ -184,7 +187,9 @@ impl Cluster {
             Ok(line) => {
                 let status = running.child.wait()?;
                 if status.code() != Some(EXIT_REFUSED) {
-                    return Err(format!("node {id} printed {line:?} but exited with {status}").into());
+                    return Err(
+                        format!("node {id} printed {line:?} but exited with {status}").into(),
+                    );
                 }
                 Ok(Err(line))
             }
@@ -335,10 +340,15 @@ fn dump(address: SocketAddr) -> Result<Dumped, Failure> {
 }
 
 /// Runs the chaos test, calling `progress` with a line now and then.
-pub fn run(options: &ChaosOptions, progress: &mut dyn FnMut(&str)) -> Result<ChaosSummary, Failure> {
+pub fn run(
+    options: &ChaosOptions,
+    progress: &mut dyn FnMut(&str),
+) -> Result<ChaosSummary, Failure> {
     let temporary = match &options.directory {
         Some(_) => None,
-        None => Some(std::env::temp_dir().join(format!("strata-raft-chaos-{}", std::process::id()))),
+        None => {
+            Some(std::env::temp_dir().join(format!("strata-raft-chaos-{}", std::process::id())))
+        }
     };
     let work = options
         .directory
@@ -417,14 +427,20 @@ fn run_in(
     let stop = Arc::new(AtomicBool::new(false));
     let clients: Vec<_> = (0..options.clients.max(1))
         .map(|_| {
-            let (addresses, ledger, stop) = (addresses.clone(), Arc::clone(&ledger), Arc::clone(&stop));
+            let (addresses, ledger, stop) =
+                (addresses.clone(), Arc::clone(&ledger), Arc::clone(&stop));
             thread::spawn(move || client(addresses, ledger, stop))
         })
         .collect();
 
-    let deadline = started + Duration::from_secs(options.seconds);
+    let deadline = Instant::now() + Duration::from_secs(options.seconds);
+    let writing = Instant::now();
     let mut last_progress = Instant::now();
     let outcome = (|| -> Result<(), Failure> {
+        if options.kills == 0 {
+            // No chaos: a throughput run of the healthy cluster.
+            thread::sleep(deadline.saturating_duration_since(Instant::now()));
+        }
         while summary.kills < options.kills && Instant::now() < deadline {
             thread::sleep(Duration::from_millis(
                 50 + random.below(options.max_kill_interval_ms.max(51) - 50),
@@ -479,6 +495,7 @@ fn run_in(
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .clone();
     summary.acknowledged = acknowledged.len() as u64;
+    summary.writing_seconds = writing.elapsed().as_secs_f64();
     let dumps = converge(&addresses)?;
     summary.applied = dumps[0].applied;
     let first: HashMap<&[u8], &[u8]> = dumps[0]
@@ -600,14 +617,17 @@ fn restart(
 fn converge(addresses: &[SocketAddr]) -> Result<Vec<Dumped>, Failure> {
     let deadline = Instant::now() + CONVERGE_TIMEOUT;
     loop {
-        let dumps: Result<Vec<Dumped>, Failure> = addresses.iter().map(|address| dump(*address)).collect();
+        let dumps: Result<Vec<Dumped>, Failure> =
+            addresses.iter().map(|address| dump(*address)).collect();
         match dumps {
             Ok(dumps) if dumps.iter().all(|dump| dump.applied == dumps[0].applied) => {
                 return Ok(dumps);
             }
             Ok(dumps) if Instant::now() >= deadline => {
                 let applied: Vec<u64> = dumps.iter().map(|dump| dump.applied).collect();
-                return Err(format!("the nodes did not converge: applied indexes {applied:?}").into());
+                return Err(
+                    format!("the nodes did not converge: applied indexes {applied:?}").into(),
+                );
             }
             Err(error) if Instant::now() >= deadline => return Err(error),
             _ => thread::sleep(Duration::from_millis(200)),

@@ -73,7 +73,9 @@ impl NodeConfig {
                             .split_once('=')
                             .ok_or_else(|| format!("bad peer {peer}: ID=ADDRESS"))?;
                         peers.push((
-                            peer_id.parse().map_err(|_| format!("bad peer id {peer_id}"))?,
+                            peer_id
+                                .parse()
+                                .map_err(|_| format!("bad peer id {peer_id}"))?,
                             address
                                 .parse()
                                 .map_err(|_| format!("bad peer address {address}"))?,
@@ -155,7 +157,11 @@ fn serve(config: &NodeConfig, storage: RaftStorage) -> Result<(), Failure> {
         report.mode,
         report.batches_applied,
         report.dropped.len(),
-        report.dropped.iter().map(|region| region.length).sum::<u64>()
+        report
+            .dropped
+            .iter()
+            .map(|region| region.length)
+            .sum::<u64>()
     );
     let voters: Vec<u64> = config.peers.iter().map(|(id, _)| *id).collect();
     let initial = storage.initial_state()?;
@@ -282,7 +288,9 @@ fn send_to_peer(address: SocketAddr, messages: Receiver<Message>) {
 }
 
 fn reply(stream: &Arc<Mutex<TcpStream>>, frame: &Frame) {
-    let mut stream = stream.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let mut stream = stream
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let _ = wire::write_frame(&mut *stream, frame);
     let _ = stream.flush();
 }
@@ -340,7 +348,10 @@ fn handle(
                     },
                 );
             } else if node
-                .propose(id.to_be_bytes().to_vec(), wire::encode_write(id, &key, &value))
+                .propose(
+                    id.to_be_bytes().to_vec(),
+                    wire::encode_write(id, &key, &value),
+                )
                 .is_ok()
             {
                 pending.insert(id, stream);
