@@ -45,6 +45,7 @@
 
 mod cut;
 mod filesystem;
+mod no_sync;
 mod state;
 
 use std::io;
@@ -57,6 +58,7 @@ use fuser::{BackgroundSession, Config, MountOption};
 use parking_lot::Mutex;
 
 pub use cut::{CutOptions, CutReport};
+pub use no_sync::{NoSyncFs, SkippedSyncs};
 
 use filesystem::PassThrough;
 use state::State;

@@ -10,7 +10,9 @@
 //!
 //! Options: `--kills N` (default 60; 0 runs the healthy cluster for
 //! `--seconds` to measure its throughput), `--seconds S` (default 60), `--seed X`,
-//! `--clients C` (default 4), `--dir D` (kept), `--no-power-cut`.
+//! `--clients C` (default 4), `--dir D` (kept), `--no-power-cut`,
+//! `--no-sync-control` (negative control: node 3's syncs do nothing, so the
+//! run must fail once its power is cut).
 
 use std::process::ExitCode;
 
@@ -48,11 +50,16 @@ fn parse(arguments: &[String]) -> Result<ChaosOptions, String> {
         clients: 4,
         power_cut: true,
         max_kill_interval_ms: 800,
+        no_sync_control: false,
     };
     let mut arguments = arguments.iter();
     while let Some(flag) = arguments.next() {
         if flag == "--no-power-cut" {
             options.power_cut = false;
+            continue;
+        }
+        if flag == "--no-sync-control" {
+            options.no_sync_control = true;
             continue;
         }
         let value = arguments

@@ -28,6 +28,7 @@ fn a_cluster_killed_and_power_cut_mid_write_keeps_every_acknowledged_write() {
         clients: 2,
         power_cut: true,
         max_kill_interval_ms: 600,
+        no_sync_control: false,
     };
     let summary = chaos::run(&options, &mut |line| eprintln!("{line}")).unwrap();
     eprintln!("{summary:?}");
@@ -40,4 +41,34 @@ fn a_cluster_killed_and_power_cut_mid_write_keeps_every_acknowledged_write() {
         restarts, summary.kills,
         "every kill is followed by exactly one start that opened"
     );
+}
+
+/// The negative control: node 3 acknowledges state its syncs never made
+/// durable. Once its power is cut the run must fail (how depends on what
+/// the cut left: a term going back, a database without CURRENT, a
+/// refusal); it needs FUSE, without which it says so and passes.
+#[test]
+fn the_negative_control_whose_syncs_do_nothing_is_caught() {
+    if let Some(reason) = strata_powercut::unavailable_reason() {
+        eprintln!("skipped: no power cuts here ({reason})");
+        return;
+    }
+    let directory = tempfile::tempdir().unwrap();
+    let options = ChaosOptions {
+        kills: 60,
+        seconds: 40,
+        seed: 5,
+        directory: Some(directory.path().to_path_buf()),
+        node_program: (
+            PathBuf::from(env!("CARGO_BIN_EXE_strata-raft-node")),
+            Vec::new(),
+        ),
+        clients: 2,
+        power_cut: true,
+        max_kill_interval_ms: 300,
+        no_sync_control: true,
+    };
+    let error = chaos::run(&options, &mut |line| eprintln!("{line}"))
+        .expect_err("a node whose syncs do nothing survived power cuts");
+    eprintln!("caught: {error}");
 }

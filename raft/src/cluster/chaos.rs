@@ -63,6 +63,9 @@ pub struct ChaosOptions {
     pub power_cut: bool,
     /// Longest pause between two kills, in milliseconds.
     pub max_kill_interval_ms: u64,
+    /// Negative control: node 3's syncs do nothing (see
+    /// `NodeConfig::no_sync_control`); with power cuts the run must fail.
+    pub no_sync_control: bool,
 }
 
 /// What a run did.
@@ -400,6 +403,7 @@ fn run_in(
             },
             peers: peers.clone(),
             mode: RecoveryMode::PointInTimeRecovery,
+            no_sync_control: options.no_sync_control && id == NODES,
         })
         .collect();
     if let Some(fs) = &powercut {

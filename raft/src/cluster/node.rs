@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 
 use raft::prelude::{ConfState, Entry, EntryType, HardState, Message, Snapshot};
 use raft::{Config, RawNode, StateRole, Storage};
-use strata::{Options, RecoveryMode, WriteBatch, WriteOptions};
+use strata::{Db, Options, RecoveryMode, WriteBatch, WriteOptions};
+use strata_powercut::{NoSyncFs, SkippedSyncs};
 
 use super::wire::{self, Dumped, Frame, Outcome};
 use crate::storage::{OpenError, RaftStorage};
@@ -49,6 +50,10 @@ pub struct NodeConfig {
     pub peers: Vec<(u64, SocketAddr)>,
     /// The recovery mode to open the database with.
     pub mode: RecoveryMode,
+    /// Negative control: open the database on a file system whose syncs
+    /// do nothing, so that acknowledged state is not durable; the chaos
+    /// test must then fail.
+    pub no_sync_control: bool,
 }
 
 impl NodeConfig {
@@ -58,8 +63,13 @@ impl NodeConfig {
         let mut directory = None;
         let mut peers = Vec::new();
         let mut mode = RecoveryMode::PointInTimeRecovery;
+        let mut no_sync_control = false;
         let mut arguments = arguments.iter();
         while let Some(flag) = arguments.next() {
+            if flag == "--no-sync-control" {
+                no_sync_control = true;
+                continue;
+            }
             let value = arguments
                 .next()
                 .ok_or_else(|| format!("{flag} needs a value"))?;
@@ -90,6 +100,7 @@ impl NodeConfig {
             directory: directory.ok_or("--dir is required")?,
             peers,
             mode,
+            no_sync_control,
         })
     }
 
@@ -100,7 +111,7 @@ impl NodeConfig {
             .iter()
             .map(|(id, address)| format!("{id}={address}"))
             .collect();
-        vec![
+        let mut arguments = vec![
             "--id".into(),
             self.id.to_string(),
             "--dir".into(),
@@ -109,7 +120,11 @@ impl NodeConfig {
             peers.join(","),
             "--mode".into(),
             self.mode.to_string(),
-        ]
+        ];
+        if self.no_sync_control {
+            arguments.push("--no-sync-control".into());
+        }
+        arguments
     }
 }
 
@@ -128,7 +143,15 @@ enum Event {
 /// failure before it serves (3 for a refusal, 4 otherwise).
 pub fn run(config: &NodeConfig) -> i32 {
     let options = Options::default().with_recovery_mode(config.mode);
-    let storage = match RaftStorage::open(&config.directory, options) {
+    let opened = if config.no_sync_control {
+        let fs = Arc::new(NoSyncFs(SkippedSyncs::All));
+        Db::open_with_fs(fs, &config.directory, options)
+            .map_err(OpenError::Database)
+            .and_then(|db| RaftStorage::from_db(db).map_err(OpenError::Raft))
+    } else {
+        RaftStorage::open(&config.directory, options)
+    };
+    let storage = match opened {
         Ok(storage) => storage,
         Err(OpenError::Database(error @ strata::Error::Refused { .. })) => {
             println!("refused {}: {error}", config.mode);
