@@ -34,7 +34,9 @@ Exit codes:
      or the path does not exist or holds no database
 
 Read-only commands (recover --dry-run, verify, wal/sst/manifest dump,
-sst verify) never create, lock-create or change a file.";
+sst verify) never create or change a file, not even LOCK. With --dry-run
+and no --mode, recover exits 0 only if every mode opens without dropping
+anything, 3 if every mode refuses, 1 otherwise.";
 
 #[derive(Parser)]
 #[command(
