@@ -127,6 +127,12 @@ impl Db {
     /// What recovery would do to the database in `path` under
     /// `options.recovery_mode`, computed without changing anything on disk.
     /// Fails with the same error an open would.
+    ///
+    /// A dry run creates no file, not even `LOCK`: if `LOCK` exists it is
+    /// locked for the duration (a database open elsewhere gives
+    /// [`Error::Locked`]); if it does not, no process has the database open
+    /// (every open creates it), and the dry run reads without a lock. A
+    /// missing directory is [`Error::NotFound`].
     pub fn inspect_recovery(path: impl AsRef<Path>, options: &Options) -> Result<RecoveryReport> {
         Db::inspect_recovery_with_fs(&OsFs, path, options)
     }
@@ -139,10 +145,20 @@ impl Db {
     ) -> Result<RecoveryReport> {
         options.validate()?;
         let directory = path.as_ref();
+        if !fs.exists(directory) {
+            return Err(Error::NotFound {
+                path: directory.to_path_buf(),
+            });
+        }
         let lock_path = directory.join(filename::LOCK);
-        let _lock = fs
-            .lock(&lock_path)
-            .map_err(|source| lock_error(&lock_path, source))?;
+        let _lock = if fs.exists(&lock_path) {
+            Some(
+                fs.lock(&lock_path)
+                    .map_err(|source| lock_error(&lock_path, source))?,
+            )
+        } else {
+            None
+        };
         let options = Options {
             create_if_missing: false,
             error_if_exists: false,

@@ -267,8 +267,8 @@ impl fmt::Display for Error {
                     f,
                     "recovery refused: {what} in {} at offset {offset}: {reason}. Recovery mode \
                      {mode} does not accept it; nothing was changed on disk. \
-                     `Db::inspect_recovery` (or `strata inspect`) shows what each recovery mode \
-                     would do.",
+                     `Db::inspect_recovery` (or `strata recover DIR --dry-run`) shows what each \
+                     recovery mode would do.",
                     file.display()
                 )
             }

@@ -84,6 +84,7 @@ pub use stats::{LevelSummary, Stats};
 pub use strata_wal::{
     Checksum, LogEnd, LogReport, ParseRecoveryModeError, ProblemKind, RecoveryMode, ReplayedBatch,
 };
+pub use version::dump::{ManifestDump, ManifestEdit, ManifestProblem, ManifestTable};
 pub use write::batch::{MAX_FIELD_BYTES, MAX_KEY_BYTES, WriteBatch};
 
 /// Entry points for the fuzz targets: decoders of on-disk bytes that are

@@ -79,3 +79,72 @@ fn recovery_mode_accepts_rust_rocksdb_and_rocksdb_names() {
         assert!(serde_json::from_str::<Options>(&text).is_err(), "{wrong}");
     }
 }
+
+/// A recovery report serializes for tools (`strata recover --json`): the
+/// mode in kebab-case, paths as strings, each dropped region with its file,
+/// offset, length and a reason whose `kind` is a stable name.
+#[test]
+fn a_recovery_report_serializes_with_its_dropped_regions() {
+    use strata::{Db, WriteOptions};
+    let directory = tempfile::tempdir().unwrap();
+    {
+        let db = Db::open(directory.path(), Options::default()).unwrap();
+        for index in 0..3u8 {
+            let mut batch = strata::WriteBatch::new();
+            batch.put([b'k', index], [index; 10]);
+            db.write(batch, &WriteOptions::SYNC).unwrap();
+        }
+        db.close().unwrap();
+    }
+    let log = std::fs::read_dir(directory.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .find(|path| path.extension().is_some_and(|extension| extension == "log"))
+        .unwrap();
+    let mut bytes = std::fs::read(&log).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x40; // inside the last record's payload
+    std::fs::write(&log, &bytes).unwrap();
+
+    let options = Options::default().with_recovery_mode(RecoveryMode::PointInTimeRecovery);
+    let report = Db::inspect_recovery(directory.path(), &options).unwrap();
+    let json: serde_json::Value = serde_json::to_value(&report).unwrap();
+    assert_eq!(json["mode"], "point-in-time-recovery");
+    assert_eq!(json["dry_run"], true);
+    assert_eq!(json["batches_applied"], 2, "{json}");
+    assert_eq!(json["updates_applied"], 2, "{json}");
+    assert_eq!(json["last_sequence"], 2, "{json}");
+    assert_eq!(json["sequence_range"], serde_json::json!([1, 2]));
+    assert_eq!(json["missing_sequences"], serde_json::json!([]));
+    assert_eq!(json["quarantined"], serde_json::json!([]));
+    let dropped = json["dropped"].as_array().unwrap();
+    assert_eq!(dropped.len(), 1, "{json}");
+    let region = &dropped[0];
+    assert_eq!(region["file"], log.to_str().unwrap());
+    assert!(region["offset"].as_u64().unwrap() > 0);
+    assert_eq!(
+        region["offset"].as_u64().unwrap() + region["length"].as_u64().unwrap(),
+        bytes.len() as u64
+    );
+    assert_eq!(region["truncation"], false);
+    assert_eq!(region["reason"]["kind"], "checksum-mismatch");
+    assert_eq!(region["reason"]["description"], "record checksum mismatch");
+    let logs = json["logs"].as_array().unwrap();
+    assert_eq!(logs.len(), 1);
+    assert_eq!(logs[0]["file"], log.to_str().unwrap());
+    assert_eq!(logs[0]["end"], "stopped");
+    assert_eq!(logs[0]["length"], bytes.len() as u64);
+    assert_eq!(logs[0]["dropped"][0]["kind"]["kind"], "checksum-mismatch");
+
+    // The other reasons have their own kinds and fields.
+    let gap = strata::DropReason::SequenceGap {
+        expected: 5,
+        found: 9,
+    };
+    let json = serde_json::to_value(&gap).unwrap();
+    assert_eq!(json["kind"], "sequence-gap");
+    assert_eq!(
+        (json["expected"].clone(), json["found"].clone()),
+        (5.into(), 9.into())
+    );
+}

@@ -31,8 +31,8 @@ fn append(c: &mut Criterion) {
                     let mut total = Duration::ZERO;
                     for _ in 0..iterations {
                         let directory = tempfile::tempdir().expect("temporary directory");
-                        let storage = RaftStorage::open(directory.path(), Options::default())
-                            .expect("open");
+                        let storage =
+                            RaftStorage::open(directory.path(), Options::default()).expect("open");
                         let start = Instant::now();
                         let mut index = 1;
                         while index <= ENTRIES_PER_RUN {

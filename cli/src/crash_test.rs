@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use strata::{Db, Options, RecoveryMode, WriteBatch, WriteOptions};
 
 use crate::Failure;
-use crate::no_sync::{NoSyncFs, SkippedSyncs};
+use strata_powercut::{NoSyncFs, SkippedSyncs};
 
 /// The signal `Child::kill` sends.
 const SIGKILL: i32 = 9;

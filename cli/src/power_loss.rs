@@ -34,7 +34,7 @@ use strata_powercut::{CutOptions, PowerCutFs};
 
 use crate::Failure;
 use crate::crash_test::{check_killed, key, value};
-use crate::no_sync::SkippedSyncs;
+use strata_powercut::SkippedSyncs;
 
 /// The longest wait for a writer's first acknowledgement.
 const FIRST_ACKNOWLEDGEMENT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -345,12 +345,7 @@ fn run_rounds(test: &PowerLoss, work: &Path) -> Result<(), Failure> {
             .arg(&database)
             .arg(next.to_string());
         if let Some(skipped) = test.no_sync_control {
-            let name = match skipped {
-                SkippedSyncs::All => "all",
-                SkippedSyncs::Files => "files",
-                SkippedSyncs::Directories => "directories",
-            };
-            command.arg(format!("--no-sync-control={name}"));
+            command.arg(format!("--no-sync-control={}", skipped.name()));
         }
         let mut writer = Writer(command.stdout(Stdio::piped()).spawn()?);
         let stdout = writer.0.stdout.take().ok_or("no writer stdout")?;

@@ -175,6 +175,9 @@ pub(crate) fn plan(
         // it continues the sequence exactly (RocksDB's rule).
         let mut continues = !entering_stopped;
         let mut kept = 0u64;
+        // Batches holding updates: the empty marker batch a new log starts
+        // with is applied (it carries the sequence) but not reported.
+        let mut kept_with_updates = 0u64;
         let mut kept_end = 0u64;
         let mut gaps = Vec::new();
         let mut gap_stop: Option<(u64, DropReason)> = None;
@@ -233,6 +236,9 @@ pub(crate) fn plan(
             // must not lower the recovered sequence below what was applied.
             expected = expected.max(batch.next_sequence());
             kept += 1;
+            if batch.count > 0 {
+                kept_with_updates += 1;
+            }
             kept_end = batch.end_offset;
             updates_applied += u64::from(batch.count);
             first_applied.get_or_insert(batch.sequence);
@@ -296,9 +302,9 @@ pub(crate) fn plan(
         if report.end == LogEnd::Stopped && policy::stops_replay(mode) {
             stopped = true;
         }
-        report.batches = kept;
+        report.batches = kept_with_updates;
         logs.push(report);
-        batches_applied += kept;
+        batches_applied += kept_with_updates;
         if kept > 0 {
             planned.push(LogPlan {
                 path,

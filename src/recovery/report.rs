@@ -8,9 +8,14 @@ use strata_wal::{LogReport, ProblemKind, RecoveryMode};
 
 /// A region of a log that recovery did not apply. Its bytes are copied into
 /// `quarantine/` before the log is deleted.
+///
+/// With the `serde` feature it serializes as `{ "file", "offset", "length",
+/// "reason", "truncation" }`, the file as a string.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct DroppedRegion {
     /// The log.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "serde_paths::path"))]
     pub file: PathBuf,
     /// Offset of the first dropped byte.
     pub offset: u64,
@@ -25,6 +30,13 @@ pub struct DroppedRegion {
 }
 
 /// Why recovery dropped a region or a whole log.
+///
+/// With the `serde` feature it is written as a map whose `"kind"` is a
+/// stable kebab-case name: a problem's [`ProblemKind::name`] (with the
+/// fields [`ProblemKind`] writes), or `"sequence-gap"` (with `"expected"`
+/// and `"found"`), `"does-not-continue"` (with `"expected"`) or
+/// `"missing-log"`; every reason also has `"description"`, its `Display`
+/// sentence.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DropReason {
@@ -47,6 +59,34 @@ pub enum DropReason {
     MissingLog,
 }
 
+#[cfg(feature = "serde")]
+impl serde::Serialize for DropReason {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let name = match self {
+            DropReason::Problem(kind) => return kind.serialize(serializer),
+            DropReason::SequenceGap { .. } => "sequence-gap",
+            DropReason::DoesNotContinue { .. } => "does-not-continue",
+            DropReason::MissingLog => "missing-log",
+        };
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("kind", name)?;
+        map.serialize_entry("truncation", &false)?;
+        map.serialize_entry("description", &self.to_string())?;
+        match self {
+            DropReason::SequenceGap { expected, found } => {
+                map.serialize_entry("expected", expected)?;
+                map.serialize_entry("found", found)?;
+            }
+            DropReason::DoesNotContinue { expected } => {
+                map.serialize_entry("expected", expected)?;
+            }
+            DropReason::Problem(_) | DropReason::MissingLog => {}
+        }
+        map.end()
+    }
+}
+
 impl fmt::Display for DropReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -66,6 +106,10 @@ impl fmt::Display for DropReason {
 }
 
 /// What recovery did (or, for a dry run, would do).
+///
+/// With the `serde` feature it serializes field by field (paths as strings,
+/// `sequence_range` as `[first, last]` or `null`), plus
+/// `"missing_sequences"` ([`RecoveryReport::missing_sequences`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RecoveryReport {
     /// The mode applied.
@@ -74,7 +118,9 @@ pub struct RecoveryReport {
     pub dry_run: bool,
     /// Every live log read, in order, with what its replay found.
     pub logs: Vec<LogReport>,
-    /// Number of write batches applied.
+    /// Number of write batches applied that hold at least one update. The
+    /// empty marker batch that recovery (and the creation of a database)
+    /// writes at the start of each new log is not counted.
     pub batches_applied: u64,
     /// Number of updates (puts and deletes) applied.
     pub updates_applied: u64,
@@ -86,6 +132,43 @@ pub struct RecoveryReport {
     pub dropped: Vec<DroppedRegion>,
     /// Files written into `quarantine/` with the dropped bytes.
     pub quarantined: Vec<PathBuf>,
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for RecoveryReport {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let quarantined: Vec<std::borrow::Cow<'_, str>> = self
+            .quarantined
+            .iter()
+            .map(|path| path.to_string_lossy())
+            .collect();
+        let mut report = serializer.serialize_struct("RecoveryReport", 10)?;
+        report.serialize_field("mode", &self.mode)?;
+        report.serialize_field("dry_run", &self.dry_run)?;
+        report.serialize_field("logs", &self.logs)?;
+        report.serialize_field("batches_applied", &self.batches_applied)?;
+        report.serialize_field("updates_applied", &self.updates_applied)?;
+        report.serialize_field("sequence_range", &self.sequence_range)?;
+        report.serialize_field("last_sequence", &self.last_sequence)?;
+        report.serialize_field("missing_sequences", &self.missing_sequences())?;
+        report.serialize_field("dropped", &self.dropped)?;
+        report.serialize_field("quarantined", &quarantined)?;
+        report.end()
+    }
+}
+
+#[cfg(feature = "serde")]
+mod serde_paths {
+    use std::path::Path;
+
+    /// Paths are written as strings (lossily if they are not UTF-8).
+    pub(super) fn path<S: serde::Serializer>(
+        path: &Path,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&path.to_string_lossy())
+    }
 }
 
 impl RecoveryReport {

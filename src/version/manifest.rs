@@ -95,7 +95,7 @@ pub(crate) fn read(path: &Path, bytes: &[u8]) -> Result<ManifestContents> {
 
 /// Reads a whole small file, refusing one longer than `limit` bytes before
 /// reading it (a damaged or sparse file must not exhaust memory).
-fn read_bounded(fs: &dyn FileSystem, path: &Path, limit: u64) -> Result<Vec<u8>> {
+pub(crate) fn read_bounded(fs: &dyn FileSystem, path: &Path, limit: u64) -> Result<Vec<u8>> {
     let file = fs
         .open_read(path)
         .map_err(|source| Error::io(path, "open", source))?;

@@ -1,6 +1,7 @@
 //! The set of live files and how it changes: version edits, the MANIFEST
 //! that logs them, CURRENT that names the MANIFEST, and file names.
 
+pub(crate) mod dump;
 mod edit;
 pub(crate) mod filename;
 pub(crate) mod manifest;

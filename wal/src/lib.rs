@@ -43,6 +43,8 @@ pub mod policy;
 mod problem;
 mod reader;
 mod replay;
+#[cfg(feature = "serde")]
+mod serde_path;
 mod writer;
 
 pub use error::Error;

@@ -108,6 +108,31 @@ impl fmt::Display for ProblemKind {
     }
 }
 
+/// With the `serde` feature a kind is written as a map: `"kind"` (the
+/// [`ProblemKind::name`]), `"truncation"`, `"description"` (the `Display`
+/// sentence) and the variant's detail if it has one (`"type"` for
+/// `unknown-type`, `"inside_chain"` for `stale-record`, `"reason"` for
+/// `bad-batch`).
+#[cfg(feature = "serde")]
+impl serde::Serialize for ProblemKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("kind", self.name())?;
+        map.serialize_entry("truncation", &self.is_truncation())?;
+        map.serialize_entry("description", &self.to_string())?;
+        match self {
+            ProblemKind::UnknownType(byte) => map.serialize_entry("type", byte)?,
+            ProblemKind::StaleRecord { inside_chain } => {
+                map.serialize_entry("inside_chain", inside_chain)?;
+            }
+            ProblemKind::BadBatch(reason) => map.serialize_entry("reason", reason)?,
+            _ => {}
+        }
+        map.end()
+    }
+}
+
 /// A region of a log that a reader could not turn into records.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Problem {

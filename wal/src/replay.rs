@@ -37,6 +37,9 @@ impl ReplayedBatch {
 }
 
 /// A region of a log that replay did not apply.
+///
+/// With the `serde` feature it serializes as `{ "offset", "length", "kind",
+/// "truncation" }`, `kind` as [`ProblemKind`] serializes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DroppedRegion {
     /// File offset of the first dropped byte.
@@ -45,6 +48,19 @@ pub struct DroppedRegion {
     pub length: u64,
     /// Why: the problem found at `offset`.
     pub kind: ProblemKind,
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for DroppedRegion {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut region = serializer.serialize_struct("DroppedRegion", 4)?;
+        region.serialize_field("offset", &self.offset)?;
+        region.serialize_field("length", &self.length)?;
+        region.serialize_field("kind", &self.kind)?;
+        region.serialize_field("truncation", &self.is_truncation())?;
+        region.end()
+    }
 }
 
 impl DroppedRegion {
@@ -56,8 +72,11 @@ impl DroppedRegion {
     }
 }
 
-/// How the replay of one log ended.
+/// How the replay of one log ended (with the `serde` feature, in
+/// kebab-case: `"clean"`, `"dropped-and-continued"`, `"stopped"`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 pub enum LogEnd {
     /// Every byte was a record or padding.
     Clean,
@@ -70,10 +89,13 @@ pub enum LogEnd {
     Stopped,
 }
 
-/// What the replay of one log did.
+/// What the replay of one log did (with the `serde` feature the file is
+/// written as a string, lossily if it is not UTF-8).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct LogReport {
     /// The log.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "crate::serde_path::path"))]
     pub file: PathBuf,
     /// The mode applied.
     pub mode: RecoveryMode,
