@@ -159,7 +159,9 @@ impl Cluster {
             .args(self.configs[index].to_arguments())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
-        let mut child = command.spawn()?;
+        let mut child = command
+            .spawn()
+            .map_err(|error| format!("starting node {id}: {error}"))?;
         let stdout = child.stdout.take().ok_or("no stdout from the node")?;
         let (ready_sender, ready_receiver) = std::sync::mpsc::channel();
         let observed = Arc::clone(&self.observed);
@@ -188,7 +190,10 @@ impl Cluster {
                 Ok(Ok(()))
             }
             Ok(line) => {
-                let status = running.child.wait()?;
+                let status = running
+                    .child
+                    .wait()
+                    .map_err(|error| format!("waiting for node {id} to exit: {error}"))?;
                 if status.code() != Some(EXIT_REFUSED) {
                     return Err(
                         format!("node {id} printed {line:?} but exited with {status}").into(),
@@ -450,12 +455,15 @@ fn run_in(
                 50 + random.below(options.max_kill_interval_ms.max(51) - 50),
             ));
             let id = 1 + random.below(NODES);
-            cluster.kill(id)?;
+            cluster
+                .kill(id)
+                .map_err(|error| format!("killing node {id}: {error}"))?;
             summary.kills += 1;
             if id == NODES
                 && let Some(fs) = &mut powercut
             {
-                fs.cut(&CutOptions::random(random.next()))?;
+                fs.cut(&CutOptions::random(random.next()))
+                    .map_err(|error| format!("cutting the power under node {id}: {error}"))?;
                 summary.power_cuts += 1;
             }
             thread::sleep(Duration::from_millis(random.below(300)));
