@@ -29,7 +29,7 @@ use strata::{Db, Options, RecoveryMode};
 use strata_powercut::{CutOptions, PowerCutFs};
 
 use super::node::{EXIT_REFUSED, NodeConfig};
-use super::wire::{self, Dumped, Frame, Outcome};
+use super::wire::{self, Dumped, Frame, NodeState, Outcome};
 
 /// Number of nodes.
 const NODES: u64 = 3;
@@ -38,7 +38,7 @@ const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a client waits for the answer to one proposal.
 const PROPOSAL_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long the end of the run waits for the nodes to converge.
-const CONVERGE_TIMEOUT: Duration = Duration::from_secs(60);
+const CONVERGE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// What to run.
 #[derive(Clone, Debug)]
@@ -337,13 +337,59 @@ fn client(addresses: Vec<SocketAddr>, ledger: Arc<Ledger>, stop: Arc<AtomicBool>
     }
 }
 
-fn dump(address: SocketAddr) -> Result<Dumped, Failure> {
-    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(1))?;
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    wire::write_frame(&mut stream, &Frame::Dump)?;
+/// Pairs per page of a dump (a frame stays far below its 64 MiB limit).
+const DUMP_PAGE: u32 = 100_000;
+
+fn connect(address: SocketAddr, read_timeout: Duration) -> Result<BufReader<TcpStream>, Failure> {
+    let stream = TcpStream::connect_timeout(&address, Duration::from_secs(1))?;
+    stream.set_read_timeout(Some(read_timeout))?;
+    Ok(BufReader::new(stream))
+}
+
+/// Asks a node where it stands, or freezes or thaws it.
+fn node_state(address: SocketAddr, request: &Frame) -> Result<NodeState, Failure> {
+    let mut stream = connect(address, Duration::from_secs(10))?;
+    wire::write_frame(stream.get_mut(), request)?;
     match wire::read_frame(&mut stream)? {
-        Some(Frame::Dumped(dumped)) => Ok(dumped),
-        other => Err(format!("unexpected answer to a dump: {other:?}").into()),
+        Some(Frame::State(state)) => Ok(state),
+        other => Err(format!("unexpected answer to {request:?}: {other:?}").into()),
+    }
+}
+
+/// A (frozen) node's whole state machine, page by page.
+fn dump(address: SocketAddr) -> Result<Dumped, Failure> {
+    let mut stream = connect(address, Duration::from_secs(120))?;
+    let mut whole = Dumped::default();
+    let mut from = Vec::new();
+    loop {
+        wire::write_frame(
+            stream.get_mut(),
+            &Frame::Dump {
+                from: from.clone(),
+                limit: DUMP_PAGE,
+            },
+        )?;
+        let page = match wire::read_frame(&mut stream)? {
+            Some(Frame::Dumped(page)) => page,
+            other => return Err(format!("unexpected answer to a dump: {other:?}").into()),
+        };
+        if !from.is_empty() && page.applied != whole.applied {
+            return Err(format!(
+                "node at {address} applied {} then {} during its dump, though frozen",
+                whole.applied, page.applied
+            )
+            .into());
+        }
+        whole.applied = page.applied;
+        let full = page.pairs.len() >= DUMP_PAGE as usize;
+        if let Some((last, _)) = page.pairs.last() {
+            from = last.clone();
+            from.push(0);
+        }
+        whole.pairs.extend(page.pairs);
+        if !full {
+            return Ok(whole);
+        }
     }
 }
 
@@ -624,25 +670,40 @@ fn restart(
     }
 }
 
-/// Waits until the three nodes have applied the same index and returns
-/// their state machines.
+/// Waits until the three nodes have applied everything they committed,
+/// all at the same index, freezes them there (so that no election moves
+/// one of them while another is read) and returns their state machines.
 fn converge(addresses: &[SocketAddr]) -> Result<Vec<Dumped>, Failure> {
     let deadline = Instant::now() + CONVERGE_TIMEOUT;
+    let settled = |states: &[NodeState]| {
+        states
+            .iter()
+            .all(|state| state.applied == states[0].applied && state.applied == state.commit)
+    };
     loop {
-        let dumps: Result<Vec<Dumped>, Failure> =
-            addresses.iter().map(|address| dump(*address)).collect();
-        match dumps {
-            Ok(dumps) if dumps.iter().all(|dump| dump.applied == dumps[0].applied) => {
-                return Ok(dumps);
+        let states: Result<Vec<NodeState>, Failure> = addresses
+            .iter()
+            .map(|address| node_state(*address, &Frame::Status))
+            .collect();
+        if let Ok(states) = &states
+            && settled(states)
+        {
+            let frozen: Result<Vec<NodeState>, Failure> = addresses
+                .iter()
+                .map(|address| node_state(*address, &Frame::Freeze(true)))
+                .collect();
+            if let Ok(frozen) = frozen
+                && settled(&frozen)
+            {
+                return addresses.iter().map(|address| dump(*address)).collect();
             }
-            Ok(dumps) if Instant::now() >= deadline => {
-                let applied: Vec<u64> = dumps.iter().map(|dump| dump.applied).collect();
-                return Err(
-                    format!("the nodes did not converge: applied indexes {applied:?}").into(),
-                );
+            for address in addresses {
+                let _ = node_state(*address, &Frame::Freeze(false));
             }
-            Err(error) if Instant::now() >= deadline => return Err(error),
-            _ => thread::sleep(Duration::from_millis(200)),
         }
+        if Instant::now() >= deadline {
+            return Err(format!("the nodes did not converge: last states {states:?}").into());
+        }
+        thread::sleep(Duration::from_millis(200));
     }
 }

@@ -21,7 +21,7 @@ use raft::{Config, RawNode, StateRole, Storage};
 use strata::{Db, Options, RecoveryMode, WriteBatch, WriteOptions};
 use strata_powercut::{NoSyncFs, SkippedSyncs};
 
-use super::wire::{self, Dumped, Frame, Outcome};
+use super::wire::{self, Dumped, Frame, NodeState, Outcome};
 use crate::storage::{OpenError, RaftStorage};
 
 /// Application keys: the key-value pairs clients write.
@@ -136,7 +136,13 @@ enum Event {
         value: Vec<u8>,
         reply: Arc<Mutex<TcpStream>>,
     },
-    Dump(Arc<Mutex<TcpStream>>),
+    Dump {
+        from: Vec<u8>,
+        limit: u32,
+        reply: Arc<Mutex<TcpStream>>,
+    },
+    Status(Arc<Mutex<TcpStream>>),
+    Freeze(bool, Arc<Mutex<TcpStream>>),
 }
 
 /// Runs a node until it is killed. Returns the process exit code for a
@@ -193,15 +199,7 @@ fn serve(config: &NodeConfig, storage: RaftStorage) -> Result<(), Failure> {
     }
     let hard_state = storage.hard_state();
     print_hard_state(&hard_state);
-    let stored_applied = match storage.db().get(APPLIED)? {
-        Some(bytes) => u64::from_be_bytes(
-            bytes
-                .as_slice()
-                .try_into()
-                .map_err(|_| "the applied index is not 8 bytes")?,
-        ),
-        None => 0,
-    };
+    let stored_applied = stored_applied(storage.db())?;
     // Applying is not synced: what a power cut takes is applied again from
     // the log (puts are idempotent). Never claim more than was committed.
     let applied = stored_applied.min(hard_state.commit);
@@ -277,8 +275,14 @@ fn read_connection(stream: TcpStream, events: Sender<Event>) {
                 value,
                 reply: Arc::clone(&writer),
             },
-            Frame::Dump => Event::Dump(Arc::clone(&writer)),
-            Frame::Reply { .. } | Frame::Dumped(_) => return,
+            Frame::Dump { from, limit } => Event::Dump {
+                from,
+                limit,
+                reply: Arc::clone(&writer),
+            },
+            Frame::Status => Event::Status(Arc::clone(&writer)),
+            Frame::Freeze(frozen) => Event::Freeze(frozen, Arc::clone(&writer)),
+            Frame::Reply { .. } | Frame::Dumped(_) | Frame::State(_) => return,
         };
         if events.send(event).is_err() {
             return;
@@ -324,20 +328,23 @@ fn drive(
     outboxes: &HashMap<u64, Sender<Message>>,
 ) -> Result<(), Failure> {
     let mut pending: HashMap<u64, Arc<Mutex<TcpStream>>> = HashMap::new();
+    let mut frozen = false;
     let mut next_tick = Instant::now() + TICK;
     loop {
         let timeout = next_tick.saturating_duration_since(Instant::now());
         match inbox.recv_timeout(timeout) {
-            Ok(event) => handle(node, event, &mut pending)?,
+            Ok(event) => handle(node, event, &mut pending, &mut frozen)?,
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return Err("the listener stopped".into()),
         }
         // Take whatever else arrived, so that one Ready covers many events.
         while let Ok(event) = inbox.try_recv() {
-            handle(node, event, &mut pending)?;
+            handle(node, event, &mut pending, &mut frozen)?;
         }
         if Instant::now() >= next_tick {
-            node.tick();
+            if !frozen {
+                node.tick();
+            }
             next_tick = Instant::now() + TICK;
         }
         on_ready(node, outboxes, &mut pending)?;
@@ -348,12 +355,16 @@ fn handle(
     node: &mut RawNode<RaftStorage>,
     event: Event,
     pending: &mut HashMap<u64, Arc<Mutex<TcpStream>>>,
+    frozen: &mut bool,
 ) -> Result<(), Failure> {
     match event {
         Event::Raft(message) => {
             // A message from a stale term or for a removed peer is not an
-            // error of this node.
-            let _ = node.step(*message);
+            // error of this node. A frozen node drops every message, as a
+            // network partition would.
+            if !*frozen {
+                let _ = node.step(*message);
+            }
         }
         Event::Propose {
             id,
@@ -361,8 +372,8 @@ fn handle(
             value,
             reply: stream,
         } => {
-            if node.raft.state != StateRole::Leader {
-                let hint = node.raft.leader_id;
+            if *frozen || node.raft.state != StateRole::Leader {
+                let hint = if *frozen { 0 } else { node.raft.leader_id };
                 reply(
                     &stream,
                     &Frame::Reply {
@@ -388,19 +399,19 @@ fn handle(
                 );
             }
         }
-        Event::Dump(stream) => {
+        Event::Dump {
+            from,
+            limit,
+            reply: stream,
+        } => {
             let db = node.store().db();
-            let applied = match db.get(APPLIED)? {
-                Some(bytes) => u64::from_be_bytes(
-                    bytes
-                        .as_slice()
-                        .try_into()
-                        .map_err(|_| "the applied index is not 8 bytes")?,
-                ),
-                None => 0,
-            };
+            let applied = stored_applied(db)?;
             let mut pairs = Vec::new();
-            for item in db.range([DATA].as_slice()..) {
+            let from = if from.is_empty() { vec![DATA] } else { from };
+            for item in db.range(from.as_slice()..) {
+                if pairs.len() >= limit as usize {
+                    break;
+                }
                 let (key, value) = item?;
                 if key.first() != Some(&APPLIED[0]) {
                     pairs.push((key, value));
@@ -408,8 +419,34 @@ fn handle(
             }
             reply(&stream, &Frame::Dumped(Dumped { applied, pairs }));
         }
+        Event::Status(stream) => reply(&stream, &Frame::State(node_state(node, *frozen)?)),
+        Event::Freeze(freeze, stream) => {
+            *frozen = freeze;
+            reply(&stream, &Frame::State(node_state(node, *frozen)?));
+        }
     }
     Ok(())
+}
+
+/// The applied index the state machine records.
+fn stored_applied(db: &strata::Db) -> Result<u64, Failure> {
+    Ok(match db.get(APPLIED)? {
+        Some(bytes) => u64::from_be_bytes(
+            bytes
+                .as_slice()
+                .try_into()
+                .map_err(|_| "the applied index is not 8 bytes")?,
+        ),
+        None => 0,
+    })
+}
+
+fn node_state(node: &RawNode<RaftStorage>, frozen: bool) -> Result<NodeState, Failure> {
+    Ok(NodeState {
+        applied: stored_applied(node.store().db())?,
+        commit: node.raft.raft_log.committed,
+        frozen,
+    })
 }
 
 fn send(outboxes: &HashMap<u64, Sender<Message>>, messages: Vec<Message>) {

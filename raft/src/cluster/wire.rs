@@ -15,6 +15,9 @@ const PROPOSE: u8 = 2;
 const REPLY: u8 = 3;
 const DUMP: u8 = 4;
 const DUMPED: u8 = 5;
+const STATUS: u8 = 6;
+const FREEZE: u8 = 7;
+const STATE: u8 = 8;
 
 /// What a proposal came to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -47,10 +50,35 @@ pub enum Frame {
         /// What happened.
         outcome: Outcome,
     },
-    /// A request for the node's applied state.
-    Dump,
-    /// The node's applied state.
+    /// A request for one page of the node's applied state: at most
+    /// `limit` pairs whose keys are at least `from`.
+    Dump {
+        /// The first key of the page (inclusive).
+        from: Vec<u8>,
+        /// Most pairs in the page.
+        limit: u32,
+    },
+    /// A page of the node's applied state.
     Dumped(Dumped),
+    /// A request for the node's [`NodeState`].
+    Status,
+    /// Freezes (`true`) or thaws the node: a frozen node neither ticks nor
+    /// takes Raft messages or proposals, so its state stays still while it
+    /// is dumped. Answered with the node's [`NodeState`].
+    Freeze(bool),
+    /// The answer to [`Frame::Status`] and [`Frame::Freeze`].
+    State(NodeState),
+}
+
+/// Where a node stands, cheap to ask.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NodeState {
+    /// The last log index applied to the state machine.
+    pub applied: u64,
+    /// The node's commit index.
+    pub commit: u64,
+    /// Whether the node is frozen.
+    pub frozen: bool,
 }
 
 /// A node's state machine as the client reads it at the end.
@@ -91,7 +119,22 @@ pub fn write_frame(stream: &mut impl Write, frame: &Frame) -> io::Result<()> {
             body.push(code);
             body.extend_from_slice(&hint.to_be_bytes());
         }
-        Frame::Dump => body.push(DUMP),
+        Frame::Dump { from, limit } => {
+            body.push(DUMP);
+            body.extend_from_slice(&limit.to_be_bytes());
+            put_bytes(&mut body, from);
+        }
+        Frame::Status => body.push(STATUS),
+        Frame::Freeze(frozen) => {
+            body.push(FREEZE);
+            body.push(u8::from(*frozen));
+        }
+        Frame::State(state) => {
+            body.push(STATE);
+            body.extend_from_slice(&state.applied.to_be_bytes());
+            body.extend_from_slice(&state.commit.to_be_bytes());
+            body.push(u8::from(state.frozen));
+        }
         Frame::Dumped(dumped) => {
             body.push(DUMPED);
             body.extend_from_slice(&dumped.applied.to_be_bytes());
@@ -146,7 +189,18 @@ pub fn read_frame(stream: &mut impl Read) -> io::Result<Option<Frame>> {
             };
             Frame::Reply { id, outcome }
         }
-        DUMP => Frame::Dump,
+        DUMP => {
+            let limit = cursor.u32()?;
+            let from = cursor.bytes()?.to_vec();
+            Frame::Dump { from, limit }
+        }
+        STATUS => Frame::Status,
+        FREEZE => Frame::Freeze(cursor.u8()? != 0),
+        STATE => Frame::State(NodeState {
+            applied: cursor.u64()?,
+            commit: cursor.u64()?,
+            frozen: cursor.u8()? != 0,
+        }),
         DUMPED => {
             let applied = cursor.u64()?;
             let count = cursor.u64()?;
@@ -205,6 +259,13 @@ impl<'a> Cursor<'a> {
         Ok(self.take(1)?[0])
     }
 
+    fn u32(&mut self) -> io::Result<u32> {
+        let bytes = self.take(4)?;
+        let mut array = [0; 4];
+        array.copy_from_slice(bytes);
+        Ok(u32::from_be_bytes(array))
+    }
+
     fn u64(&mut self) -> io::Result<u64> {
         let bytes = self.take(8)?;
         let mut array = [0; 8];
@@ -245,6 +306,21 @@ mod tests {
             },
         )
         .unwrap();
+        write_frame(
+            &mut buffer,
+            &Frame::Dump {
+                from: b"a".to_vec(),
+                limit: 9,
+            },
+        )
+        .unwrap();
+        let state = NodeState {
+            applied: 5,
+            commit: 6,
+            frozen: true,
+        };
+        write_frame(&mut buffer, &Frame::State(state)).unwrap();
+        write_frame(&mut buffer, &Frame::Freeze(true)).unwrap();
         let mut reader = buffer.as_slice();
         assert!(matches!(
             read_frame(&mut reader).unwrap(),
@@ -256,6 +332,18 @@ mod tests {
                 id: 7,
                 outcome: Outcome::NotLeader(2)
             })
+        ));
+        assert!(matches!(
+            read_frame(&mut reader).unwrap(),
+            Some(Frame::Dump { from, limit: 9 }) if from == b"a"
+        ));
+        assert!(matches!(
+            read_frame(&mut reader).unwrap(),
+            Some(Frame::State(read)) if read == state
+        ));
+        assert!(matches!(
+            read_frame(&mut reader).unwrap(),
+            Some(Frame::Freeze(true))
         ));
         assert!(read_frame(&mut reader).unwrap().is_none());
         let garbage = [0u8, 0, 0, 3, PROPOSE, 1, 2];
