@@ -23,10 +23,7 @@ const DIRECTORY: &str = "/db";
 /// switch and tables are written along the way. Stops at the first error,
 /// as an application would once the database refuses writes.
 fn workload(fs: &SimFs) -> History {
-    let mut history = History {
-        batches: Vec::new(),
-        synced: 0,
-    };
+    let mut history = History::default();
     let directory = Path::new(DIRECTORY);
     let open = || {
         Db::open_with_fs(
@@ -133,10 +130,7 @@ fn a_crash_after_any_file_operation_recovers_to_a_prefix_holding_every_synced_wr
 /// A log of about 60 KiB left unflushed by an orderly close (every write
 /// acknowledged durable), in a database with no table yet.
 fn unflushed_log(fs: &SimFs) -> History {
-    let mut history = History {
-        batches: Vec::new(),
-        synced: 0,
-    };
+    let mut history = History::default();
     let options = strata::Options {
         write_buffer_size: 1 << 20,
         ..options(RecoveryMode::PointInTimeRecovery)
