@@ -100,10 +100,10 @@ fn run(options: &ChaosOptions) -> ExitCode {
                  all 3 nodes",
                 summary.kills,
                 summary.power_cuts,
-                if summary.power_cut_enabled {
-                    ""
-                } else {
-                    ", FUSE unavailable"
+                match (summary.power_cut_enabled, options.power_cut) {
+                    (true, _) => "",
+                    (false, true) => ", FUSE unavailable",
+                    (false, false) => ", power cuts off",
                 },
                 summary.seconds,
                 summary.restarts,
