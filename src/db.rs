@@ -344,7 +344,10 @@ impl Db {
     /// Counters of what the engine did since open.
     #[must_use]
     pub fn stats(&self) -> Stats {
-        self.engine.counters.snapshot()
+        let mut stats = self.engine.counters.snapshot();
+        stats.block_cache_hits = self.engine.tables.block_cache.hits();
+        stats.block_cache_misses = self.engine.tables.block_cache.misses();
+        stats
     }
 
     /// The tables per level right now.

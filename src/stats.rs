@@ -37,6 +37,8 @@ impl Counters {
             compaction_bytes_read: read(&self.compaction_bytes_read),
             compaction_bytes_written: read(&self.compaction_bytes_written),
             stall_micros: read(&self.stall_micros),
+            block_cache_hits: 0,
+            block_cache_misses: 0,
         }
     }
 }
@@ -68,6 +70,10 @@ pub struct Stats {
     pub compaction_bytes_written: u64,
     /// Microseconds writers spent stalled or slowed down for compaction.
     pub stall_micros: u64,
+    /// Table block reads served by the block cache.
+    pub block_cache_hits: u64,
+    /// Table block reads that missed the block cache and read the file.
+    pub block_cache_misses: u64,
 }
 
 /// One level of the table tree, as [`crate::Db::levels`] reports it.

@@ -299,3 +299,31 @@ fn a_failure_during_flush_poisons_the_database() {
         );
     }
 }
+
+#[test]
+fn stats_count_writes_syncs_flushes_and_block_cache_hits_and_misses() {
+    let fs = SimFs::new();
+    let db = sim_db(&fs, Options::default()).unwrap();
+    for index in 0..100u32 {
+        db.put(format!("key{index:03}"), [7u8; 100]).unwrap();
+    }
+    let mut batch = WriteBatch::new();
+    batch.put("synced", "yes");
+    db.write(batch, &WriteOptions::SYNC).unwrap();
+    db.flush().unwrap();
+    let before = db.stats();
+    assert_eq!(before.writes, 101);
+    assert!(before.wal_syncs >= 1, "{before:?}");
+    assert_eq!(before.flushes, 1);
+    assert!(before.flush_bytes > 0, "{before:?}");
+    // The memtable is empty now: the first read loads a table block, the
+    // second finds it in the cache.
+    assert!(db.get("key050").unwrap().is_some());
+    let first = db.stats();
+    assert_eq!(first.block_cache_misses, before.block_cache_misses + 1);
+    assert_eq!(first.block_cache_hits, before.block_cache_hits);
+    assert!(db.get("key050").unwrap().is_some());
+    let second = db.stats();
+    assert_eq!(second.block_cache_hits, first.block_cache_hits + 1);
+    assert_eq!(second.block_cache_misses, first.block_cache_misses);
+}

@@ -3,6 +3,7 @@
 //! first.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::block::Block;
@@ -19,11 +20,14 @@ type BlockKey = (u64, u64);
 ///
 /// let cache = BlockCache::new(8 << 20);
 /// assert_eq!(cache.size_bytes(), 0);
+/// assert_eq!((cache.hits(), cache.misses()), (0, 0));
 /// ```
 #[derive(Debug)]
 pub struct BlockCache {
     capacity_bytes: usize,
     state: Mutex<CacheState>,
+    hits: AtomicU64,
+    misses: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -42,7 +46,21 @@ impl BlockCache {
         Arc::new(BlockCache {
             capacity_bytes,
             state: Mutex::new(CacheState::default()),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
         })
+    }
+
+    /// Lookups that found their block in the cache, since it was made.
+    #[must_use]
+    pub fn hits(&self) -> u64 {
+        self.hits.load(Ordering::Relaxed)
+    }
+
+    /// Lookups that had to read their block from the table file.
+    #[must_use]
+    pub fn misses(&self) -> u64 {
+        self.misses.load(Ordering::Relaxed)
     }
 
     /// Bytes of blocks held now.
@@ -61,7 +79,11 @@ impl BlockCache {
         let mut state = self.lock();
         state.tick += 1;
         let tick = state.tick;
-        let (block, last_use) = state.blocks.get_mut(&key)?;
+        let Some((block, last_use)) = state.blocks.get_mut(&key) else {
+            self.misses.fetch_add(1, Ordering::Relaxed);
+            return None;
+        };
+        self.hits.fetch_add(1, Ordering::Relaxed);
         let block = Arc::clone(block);
         let previous = std::mem::replace(last_use, tick);
         state.recency.remove(&previous);

@@ -77,3 +77,18 @@ fn verify_reads_the_file_not_the_cache() {
     bytes.lock().unwrap()[10] ^= 0x40; // inside the first data block
     assert!(table.verify().is_err(), "verify trusted the cache");
 }
+
+#[test]
+fn hits_and_misses_count_each_lookup_once() {
+    let bytes = table_bytes(2_000);
+    let cache = BlockCache::new(8 << 20);
+    let table = Table::open_cached(bytes, "counted.sst", Arc::clone(&cache), 3).unwrap();
+    // The first read of a key loads its block; the second finds it cached.
+    table.get(b"key000010", 5).unwrap().unwrap();
+    assert_eq!((cache.hits(), cache.misses()), (0, 1));
+    table.get(b"key000010", 5).unwrap().unwrap();
+    assert_eq!((cache.hits(), cache.misses()), (1, 1));
+    // A key in a far block misses again.
+    table.get(b"key001990", 5).unwrap().unwrap();
+    assert_eq!((cache.hits(), cache.misses()), (1, 2));
+}
