@@ -56,7 +56,7 @@ enum Command {
     Recover {
         /// The database directory.
         directory: PathBuf,
-        /// The recovery mode (kebab-case or RocksDB's kName); without
+        /// The recovery mode (kebab-case, rust-rocksdb's PointInTime or RocksDB's kName); without
         /// --dry-run it is required.
         #[arg(long)]
         mode: Option<RecoveryMode>,

@@ -180,6 +180,27 @@ fn recover_without_a_mode_or_dry_run_is_a_usage_error() {
         "{}",
         run.stderr
     );
+    // rust-rocksdb's and RocksDB's names for a mode are accepted.
+    for name in [
+        "PointInTime",
+        "kPointInTimeRecovery",
+        "point-in-time-recovery",
+    ] {
+        let run = strata(&[
+            "recover",
+            text(database.path()),
+            "--dry-run",
+            "--mode",
+            name,
+        ]);
+        assert_eq!(run.code, 0, "{name}: {}", run.stderr);
+        assert!(
+            run.stdout.contains("point-in-time-recovery"),
+            "{name}: {}",
+            run.stdout
+        );
+    }
+    assert_eq!(snapshot(database.path()), before);
 }
 
 // ----- recover -----

@@ -6,15 +6,21 @@ use std::str::FromStr;
 /// What replay does when a log is damaged. The full contract is the table in
 /// `docs/wal_format.md` (and DESIGN.md §5).
 ///
-/// With the `serde` feature a mode is written in kebab-case, and read in
-/// kebab-case, as rust-rocksdb's `DBRecoveryMode` variant names it
-/// (`PointInTime`), or as RocksDB names it (`kPointInTimeRecovery`).
+/// A mode is written in kebab-case, and read (by [`str::parse`] and, with
+/// the `serde` feature, by serde) in kebab-case, as rust-rocksdb's
+/// `DBRecoveryMode` variant names it (`PointInTime`), or as RocksDB names it
+/// (`kPointInTimeRecovery`).
 ///
 /// ```
 /// use strata_wal::RecoveryMode;
 ///
 /// let mode: RecoveryMode = "tolerate-corrupted-tail-records".parse()?;
 /// assert_eq!(mode, "kTolerateCorruptedTailRecords".parse()?);
+/// assert_eq!(mode, "TolerateCorruptedTailRecords".parse()?);
+/// assert_eq!(
+///     "PointInTime".parse::<RecoveryMode>()?,
+///     RecoveryMode::PointInTimeRecovery
+/// );
 /// assert_eq!(RecoveryMode::default(), RecoveryMode::PointInTimeRecovery);
 /// assert_eq!(mode.to_string(), "tolerate-corrupted-tail-records");
 /// # Ok::<(), strata_wal::ParseRecoveryModeError>(())
@@ -77,6 +83,17 @@ impl RecoveryMode {
         }
     }
 
+    /// rust-rocksdb's `DBRecoveryMode` variant name (`PointInTime`).
+    #[must_use]
+    pub fn rust_rocksdb_name(self) -> &'static str {
+        match self {
+            RecoveryMode::AbsoluteConsistency => "AbsoluteConsistency",
+            RecoveryMode::TolerateCorruptedTailRecords => "TolerateCorruptedTailRecords",
+            RecoveryMode::PointInTimeRecovery => "PointInTime",
+            RecoveryMode::SkipAnyCorruptedRecords => "SkipAnyCorruptedRecord",
+        }
+    }
+
     /// RocksDB's name (`kPointInTimeRecovery`).
     #[must_use]
     pub fn rocksdb_name(self) -> &'static str {
@@ -107,7 +124,9 @@ impl fmt::Display for ParseRecoveryModeError {
             f,
             "unknown recovery mode {:?}; use one of absolute-consistency, \
              tolerate-corrupted-tail-records, point-in-time-recovery, \
-             skip-any-corrupted-records (RocksDB's kAbsoluteConsistency etc. are accepted too)",
+             skip-any-corrupted-records (rust-rocksdb's AbsoluteConsistency, \
+             TolerateCorruptedTailRecords, PointInTime, SkipAnyCorruptedRecord and \
+             RocksDB's kAbsoluteConsistency etc. are accepted too)",
             self.given
         )
     }
@@ -118,11 +137,17 @@ impl std::error::Error for ParseRecoveryModeError {}
 impl FromStr for RecoveryMode {
     type Err = ParseRecoveryModeError;
 
-    /// Accepts the kebab-case names and RocksDB's `k`-prefixed names.
+    /// Accepts the kebab-case names, rust-rocksdb's variant names and
+    /// RocksDB's `k`-prefixed names, exactly as spelled (no case folding, so
+    /// a typo is an error rather than a guess).
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         RecoveryMode::ALL
             .into_iter()
-            .find(|mode| text == mode.name() || text == mode.rocksdb_name())
+            .find(|mode| {
+                text == mode.name()
+                    || text == mode.rust_rocksdb_name()
+                    || text == mode.rocksdb_name()
+            })
             .ok_or_else(|| ParseRecoveryModeError {
                 given: text.to_owned(),
             })
@@ -139,13 +164,28 @@ mod tests {
         for mode in RecoveryMode::ALL {
             assert_eq!(mode.name().parse::<RecoveryMode>().unwrap(), mode);
             assert_eq!(mode.rocksdb_name().parse::<RecoveryMode>().unwrap(), mode);
+            assert_eq!(
+                mode.rust_rocksdb_name().parse::<RecoveryMode>().unwrap(),
+                mode
+            );
             assert_eq!(mode.to_string(), mode.name());
         }
     }
 
     #[test]
     fn unknown_names_are_rejected_with_the_valid_choices() {
-        let error = "PointInTime".parse::<RecoveryMode>().unwrap_err();
-        assert!(error.to_string().contains("point-in-time-recovery"));
+        for typo in [
+            "point-in-time",
+            "pointintime",
+            "kPointInTime",
+            "SkipAnyCorruptedRecords",
+            "",
+        ] {
+            let error = typo.parse::<RecoveryMode>().unwrap_err();
+            assert!(
+                error.to_string().contains("point-in-time-recovery"),
+                "{typo}"
+            );
+        }
     }
 }
