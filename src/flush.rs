@@ -10,6 +10,7 @@ use crate::error::Result;
 use crate::memtable::MemTable;
 use crate::stats::Counters;
 use crate::table::{self, TableHandle};
+use crate::trace::event;
 use crate::version::VersionEdit;
 use crate::version::filename;
 
@@ -58,6 +59,14 @@ impl Engine {
         let meta = table::build(fs, &self.directory, number, full, &self.options)?;
         Counters::add(&self.counters.flushes, 1);
         Counters::add(&self.counters.flush_bytes, meta.size);
+        event!(
+            info,
+            target: "strata::flush",
+            table = %self.directory.join(filename::table(number)).display(),
+            bytes = meta.size,
+            log = full.log_number,
+            "flushed a memtable to a level-0 table (the MANIFEST records it next)"
+        );
         let handle = TableHandle::open(&self.tables, &meta)?;
         let mut state = self.state.lock();
         let live_log = state

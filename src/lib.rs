@@ -40,6 +40,13 @@
 //! - [`Snapshot`] reads on the snapshot itself: [`Snapshot::get`],
 //!   [`Snapshot::iter`], [`Snapshot::range`], [`Snapshot::prefix`].
 //! - [`Db::sync_wal`] and [`Db::close`].
+//! - [`Db::stats`] (WAL bytes and syncs, group-commit sizes, flushes,
+//!   compactions, stall time, block-cache hits and misses) and, with the
+//!   `tracing` feature (on by default), events for each log recovered, each
+//!   dropped region (file, offset, length, reason), quarantine files,
+//!   recovery progress, flushes, compactions, write stalls and poisoning,
+//!   under the targets `strata::recovery`, `strata::flush`,
+//!   `strata::compaction` and `strata::write`.
 //!
 //! The crates underneath are usable on their own: `strata-wal` (the log
 //! framing, reader, modes and per-log report) and `strata-sstable` (the
@@ -63,6 +70,7 @@ mod state;
 mod stats;
 mod table;
 mod table_cache;
+mod trace;
 mod version;
 mod write;
 

@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::levels::Levels;
 use crate::memtable::MemTable;
 use crate::table::TableHandle;
+use crate::trace::event;
 use crate::version::{LogWriter, VersionState};
 
 /// What a read consults: the memtable, then the immutable memtables newest
@@ -91,6 +92,14 @@ impl State {
             Error::Poisoned { cause } => cause.as_ref(),
             other => other,
         };
-        self.poisoned.get_or_insert_with(|| first.clone());
+        if self.poisoned.is_none() {
+            event!(
+                error,
+                target: "strata::write",
+                error = %first,
+                "the database is poisoned: writes fail until it is reopened"
+            );
+            self.poisoned = Some(first.clone());
+        }
     }
 }

@@ -20,6 +20,7 @@ use crate::error::Result;
 use crate::levels::Levels;
 use crate::stats::Counters;
 use crate::table::TableHandle;
+use crate::trace::event;
 use crate::version::VersionEdit;
 
 impl Engine {
@@ -87,6 +88,14 @@ impl Engine {
             let mut state = self.state.lock();
             self.append_edit(&mut state, &edit)?;
             Counters::add(&self.counters.trivial_moves, 1);
+            event!(
+                info,
+                target: "strata::compaction",
+                level = compaction.level,
+                output_level,
+                tables = ?removed,
+                "moved tables to the next level unchanged"
+            );
             state.replace_tables(&removed, moved, self.options.num_levels);
             self.remember_progress(&mut state.compact_pointers, compaction);
             self.state_changed.notify_all();
@@ -118,11 +127,20 @@ impl Engine {
             .chain(&compaction.next_inputs)
             .map(|table| table.meta().size)
             .sum();
+        let written: u64 = outputs.iter().map(|meta| meta.size).sum();
         Counters::add(&self.counters.compactions, 1);
         Counters::add(&self.counters.compaction_bytes_read, read);
-        Counters::add(
-            &self.counters.compaction_bytes_written,
-            outputs.iter().map(|meta| meta.size).sum(),
+        Counters::add(&self.counters.compaction_bytes_written, written);
+        event!(
+            info,
+            target: "strata::compaction",
+            level = compaction.level,
+            output_level,
+            inputs = ?removed,
+            outputs = ?outputs.iter().map(|meta| meta.number).collect::<Vec<_>>(),
+            bytes_read = read,
+            bytes_written = written,
+            "compacted tables"
         );
         let handles = outputs
             .iter()

@@ -28,6 +28,7 @@ use crate::memtable::MemTable;
 use crate::options::Options;
 use crate::state::State;
 use crate::table::{self, TableContext, TableHandle};
+use crate::trace::event;
 use crate::version::filename;
 use crate::version::manifest;
 use crate::version::{TableMeta, VersionEdit, VersionState};
@@ -55,22 +56,48 @@ pub(crate) fn apply(
         mut report,
     } = plan;
     report.dry_run = false;
+    #[cfg(feature = "tracing")]
+    for region in &report.dropped {
+        event!(
+            warn,
+            target: "strata::recovery",
+            file = %region.file.display(),
+            offset = region.offset,
+            length = region.length,
+            reason = %region.reason,
+            mode = %report.mode,
+            "recovery drops a region of a log"
+        );
+    }
     report.quarantined = quarantine(fs, directory, &report)?;
 
     // The recovered writes go to level-0 tables, so every old log becomes
     // obsolete (as RocksDB does unless avoid_flush_during_recovery is set).
     let mut new_tables = Vec::new();
     let mut mem = MemTable::new(0);
+    let mut progress = Progress::new(logs.iter().map(|log| log.end_offset).sum());
     for log in &logs {
+        let mut batches = 0u64;
         for_each_kept_batch(fs, log, report.mode, checksum, |batch| {
             // The plan already refused batches Strata cannot apply.
             apply_to_memtable(&mem, &batch.payload)?;
+            batches += 1;
+            progress.at(batch.end_offset);
             if !mem.is_empty() && mem.approximate_bytes() >= options.write_buffer_size {
                 new_tables.push(write_level0(fs, directory, options, &mut version, &mem)?);
                 mem = MemTable::new(0);
             }
             Ok(())
         })?;
+        progress.log_done(log.end_offset);
+        event!(
+            info,
+            target: "strata::recovery",
+            file = %log.path.display(),
+            batches,
+            bytes = log.end_offset,
+            "recovered a log"
+        );
     }
     if !mem.is_empty() {
         new_tables.push(write_level0(fs, directory, options, &mut version, &mem)?);
@@ -149,5 +176,62 @@ fn write_level0(
 ) -> Result<TableMeta> {
     let number = version.next_file_number;
     version.next_file_number += 1;
-    table::build(fs, directory, number, mem, options)
+    let meta = table::build(fs, directory, number, mem, options)?;
+    event!(
+        info,
+        target: "strata::recovery",
+        table = %directory.join(filename::table(meta.number)).display(),
+        bytes = meta.size,
+        "recovery wrote a level-0 table"
+    );
+    Ok(meta)
+}
+
+/// Progress of the apply step in log bytes, reported as an event each time
+/// another [`Progress::STEP`] bytes are done and when the last log is.
+struct Progress {
+    total: u64,
+    /// Bytes of the logs finished before the current one.
+    finished: u64,
+    /// `done` at the last event.
+    reported: u64,
+}
+
+impl Progress {
+    const STEP: u64 = 64 << 20;
+
+    fn new(total: u64) -> Progress {
+        Progress {
+            total,
+            finished: 0,
+            reported: 0,
+        }
+    }
+
+    /// The current log has been read up to `offset`.
+    fn at(&mut self, offset: u64) {
+        let done = self.finished + offset;
+        if done >= self.reported + Self::STEP {
+            self.report(done);
+        }
+    }
+
+    /// The current log, `length` bytes to apply, is done.
+    fn log_done(&mut self, length: u64) {
+        self.finished += length;
+        if self.finished == self.total && self.reported < self.total {
+            self.report(self.total);
+        }
+    }
+
+    fn report(&mut self, done: u64) {
+        self.reported = done;
+        event!(
+            info,
+            target: "strata::recovery",
+            done_bytes = done,
+            total_bytes = self.total,
+            "recovery progress"
+        );
+    }
 }

@@ -8,6 +8,7 @@ use super::report::RecoveryReport;
 use crate::directory::sync_dir;
 use crate::error::{Error, Result};
 use crate::fs::FileSystem;
+use crate::trace::event;
 use crate::version::filename;
 
 /// Copies every dropped region of `report` into `quarantine/` (one file per
@@ -51,6 +52,15 @@ pub(crate) fn quarantine(
         io::Write::write_all(&mut file, &bytes)
             .and_then(|()| file.sync())
             .map_err(|source| Error::io(&path, "write", source))?;
+        event!(
+            warn,
+            target: "strata::recovery",
+            path = %path.display(),
+            source = %region.file.display(),
+            offset = region.offset,
+            length = region.length,
+            "quarantined dropped bytes"
+        );
         written.push(path);
     }
     sync_dir(fs, &quarantine)?;

@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::memtable::MemTable;
 use crate::state::State;
 use crate::stats::Counters;
+use crate::trace::event;
 use crate::version::VersionEdit;
 use crate::version::filename;
 
@@ -50,17 +51,36 @@ impl Engine {
     /// slowing each write down by a millisecond past the slowdown trigger.
     pub(crate) fn make_room(&self, state: &mut MutexGuard<'_, State>) -> Result<()> {
         let mut delayed = false;
+        // A stall is announced once per write, not at every wake-up.
+        let mut announced = false;
         loop {
             state.check_healthy()?;
             let level0 = state.tables.level(0).len();
             if level0 >= self.options.level0_stop_writes_trigger {
                 let started = Instant::now();
+                if !announced {
+                    announced = true;
+                    event!(
+                        warn,
+                        target: "strata::write",
+                        level0_tables = level0,
+                        trigger = self.options.level0_stop_writes_trigger,
+                        "writes stop until compaction catches up"
+                    );
+                }
                 self.state_changed.wait(state);
                 Counters::add(&self.counters.stall_micros, micros(started));
                 continue;
             }
             if !delayed && level0 >= self.options.level0_slowdown_writes_trigger {
                 delayed = true;
+                event!(
+                    debug,
+                    target: "strata::write",
+                    level0_tables = level0,
+                    trigger = self.options.level0_slowdown_writes_trigger,
+                    "a write is slowed down while compaction catches up"
+                );
                 let started = Instant::now();
                 MutexGuard::unlocked(state, || {
                     std::thread::sleep(std::time::Duration::from_millis(1));
@@ -73,6 +93,15 @@ impl Engine {
             }
             if state.immutable.len() >= self.options.max_immutable_memtables {
                 let started = Instant::now();
+                if !announced {
+                    announced = true;
+                    event!(
+                        warn,
+                        target: "strata::write",
+                        full_memtables = state.immutable.len(),
+                        "writes stop until a flush finishes"
+                    );
+                }
                 self.state_changed.wait(state);
                 Counters::add(&self.counters.stall_micros, micros(started));
                 continue;
