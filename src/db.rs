@@ -345,6 +345,8 @@ impl Db {
     #[must_use]
     pub fn stats(&self) -> Stats {
         let mut stats = self.engine.counters.snapshot();
+        let tables = Arc::clone(&self.engine.state.lock().tables);
+        stats.pending_compaction_bytes = tables.pending_compaction_bytes(&self.engine.options);
         stats.block_cache_hits = self.engine.tables.block_cache.hits();
         stats.block_cache_misses = self.engine.tables.block_cache.misses();
         stats

@@ -4,13 +4,18 @@
 //! A `Levels` value is immutable: every change to the set of tables builds
 //! a new one, and readers keep the one they started with.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
+use crate::compaction::pick;
+use crate::options::Options;
 use crate::table::TableHandle;
 
 #[derive(Default)]
 pub(crate) struct Levels {
     levels: Vec<Vec<Arc<TableHandle>>>,
+    /// [`Levels::pending_compaction_bytes`], worked out once: every write
+    /// asks, and a `Levels` never changes.
+    pending_compaction_bytes: OnceLock<u64>,
 }
 
 impl Levels {
@@ -32,7 +37,22 @@ impl Levels {
         for level in &mut levels[1..] {
             level.sort_by(|a, b| a.smallest_user_key().cmp(b.smallest_user_key()));
         }
-        Levels { levels }
+        Levels {
+            levels,
+            pending_compaction_bytes: OnceLock::new(),
+        }
+    }
+
+    /// RocksDB's estimate of the bytes compaction still has to rewrite to
+    /// bring every level within its target ([`pick::pending_compaction_bytes`]).
+    /// `options` must be the same at every call: the first answer is kept.
+    pub(crate) fn pending_compaction_bytes(&self, options: &Options) -> u64 {
+        *self.pending_compaction_bytes.get_or_init(|| {
+            let bytes: Vec<u64> = (0..self.count())
+                .map(|level| self.level_bytes(level))
+                .collect();
+            pick::pending_compaction_bytes(self.level(0).len(), &bytes, options)
+        })
     }
 
     /// The number of levels.

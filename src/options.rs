@@ -127,6 +127,18 @@ pub struct Options {
     /// limit smaller than one snapshot rolls the MANIFEST over at every
     /// edit.
     pub max_manifest_file_size: u64,
+    /// When the estimated bytes compaction still has to rewrite reach this,
+    /// each write is delayed by a millisecond (RocksDB's
+    /// `soft_pending_compaction_bytes_limit`; default 64 GiB; 0 turns it
+    /// off). The estimate is RocksDB's, [`crate::Stats`] reports it as
+    /// `pending_compaction_bytes`.
+    pub soft_pending_compaction_bytes_limit: u64,
+    /// When the estimated bytes compaction still has to rewrite reach this,
+    /// writes wait until compaction brings the estimate below it (RocksDB's
+    /// `hard_pending_compaction_bytes_limit`; default 256 GiB; 0 turns it
+    /// off). At least `soft_pending_compaction_bytes_limit` when both are
+    /// on.
+    pub hard_pending_compaction_bytes_limit: u64,
 }
 
 impl Default for Options {
@@ -149,6 +161,8 @@ impl Default for Options {
             num_levels: 7,
             max_open_files: 500,
             max_manifest_file_size: 64 << 20,
+            soft_pending_compaction_bytes_limit: 64 << 30,
+            hard_pending_compaction_bytes_limit: 256 << 30,
         }
     }
 }
@@ -250,7 +264,20 @@ impl Options {
             MIN_OPEN_FILES as u64,
             u64::MAX,
             "files",
-        )
+        )?;
+        // Writes must be slowed down before they are stopped.
+        if self.soft_pending_compaction_bytes_limit != 0
+            && self.hard_pending_compaction_bytes_limit != 0
+        {
+            check_range(
+                "hard_pending_compaction_bytes_limit",
+                self.hard_pending_compaction_bytes_limit,
+                self.soft_pending_compaction_bytes_limit,
+                u64::MAX,
+                "bytes (soft_pending_compaction_bytes_limit), or 0 for off",
+            )?;
+        }
+        Ok(())
     }
 
     /// Sets [`Options::recovery_mode`].

@@ -16,6 +16,7 @@ pub(crate) struct Counters {
     pub(crate) compaction_bytes_read: AtomicU64,
     pub(crate) compaction_bytes_written: AtomicU64,
     pub(crate) stall_micros: AtomicU64,
+    pub(crate) pending_compaction_stalls: AtomicU64,
 }
 
 impl Counters {
@@ -37,6 +38,8 @@ impl Counters {
             compaction_bytes_read: read(&self.compaction_bytes_read),
             compaction_bytes_written: read(&self.compaction_bytes_written),
             stall_micros: read(&self.stall_micros),
+            pending_compaction_stalls: read(&self.pending_compaction_stalls),
+            pending_compaction_bytes: 0,
             block_cache_hits: 0,
             block_cache_misses: 0,
         }
@@ -70,6 +73,13 @@ pub struct Stats {
     pub compaction_bytes_written: u64,
     /// Microseconds writers spent stalled or slowed down for compaction.
     pub stall_micros: u64,
+    /// Writes stopped or slowed down because the estimated bytes awaiting
+    /// compaction reached `hard_pending_compaction_bytes_limit` or
+    /// `soft_pending_compaction_bytes_limit` (counted once per write).
+    pub pending_compaction_stalls: u64,
+    /// The estimated bytes compaction still has to rewrite right now
+    /// (RocksDB's `rocksdb.estimate-pending-compaction-bytes`).
+    pub pending_compaction_bytes: u64,
     /// Table block reads served by the block cache.
     pub block_cache_hits: u64,
     /// Table block reads that missed the block cache and read the file.

@@ -141,3 +141,45 @@ fn two_thousand_open_write_close_or_crash_cycles_keep_the_tables_bounded() {
     assert!(tables <= 64, "{levels:?}");
     assert_eq!(db.iter().count(), 2_000);
 }
+
+/// The pending-compaction-bytes limits. With a limit of one byte, a write
+/// that arrives while level 0 waits for its compaction is stopped (hard)
+/// or slowed down (soft), yet every write completes: a positive estimate
+/// always means a compaction will run, so no write waits forever. Once
+/// idle nothing is pending. With both limits off, no write is counted as
+/// held up by them.
+#[test]
+fn pending_compaction_limits_hold_writes_up_until_compaction_catches_up() {
+    let run = |soft: u64, hard: u64| {
+        let directory = tempfile::tempdir().unwrap();
+        let options = Options {
+            soft_pending_compaction_bytes_limit: soft,
+            hard_pending_compaction_bytes_limit: hard,
+            ..small_levels()
+        };
+        let db = Db::open(directory.path(), options).unwrap();
+        // A permutation of the keys (7,919 is prime to 20,000), so that
+        // compactions merge rather than move.
+        let count = 20_000;
+        for index in 0..count {
+            db.put(key(index * 7_919 % count), index.to_be_bytes())
+                .unwrap();
+        }
+        db.flush().unwrap();
+        db.wait_for_background_idle().unwrap();
+        let stats = db.stats();
+        assert_eq!(stats.pending_compaction_bytes, 0, "{stats:?}");
+        assert!(stats.compactions > 0, "{stats:?}");
+        for index in 0..count {
+            let expected = index.to_be_bytes().to_vec();
+            assert_eq!(db.get(key(index * 7_919 % count)).unwrap(), Some(expected));
+        }
+        stats
+    };
+    let stopped = run(0, 1);
+    assert!(stopped.pending_compaction_stalls > 0, "{stopped:?}");
+    let slowed = run(1, 0);
+    assert!(slowed.pending_compaction_stalls > 0, "{slowed:?}");
+    let off = run(0, 0);
+    assert_eq!(off.pending_compaction_stalls, 0, "{off:?}");
+}

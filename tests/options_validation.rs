@@ -193,6 +193,24 @@ fn the_smallest_write_buffer_works() {
 #[test]
 fn the_level_options_are_bounded_and_the_stall_triggers_ordered() {
     let base = Options::default();
+    let hard_below_soft = Options {
+        soft_pending_compaction_bytes_limit: 1 << 30,
+        hard_pending_compaction_bytes_limit: (1 << 30) - 1,
+        ..base.clone()
+    };
+    assert_refused(
+        &hard_below_soft,
+        "hard_pending_compaction_bytes_limit",
+        (1 << 30, None),
+    );
+    for (soft, hard) in [(0, 1), (1, 0), (0, 0), (5, 5)] {
+        let options = Options {
+            soft_pending_compaction_bytes_limit: soft,
+            hard_pending_compaction_bytes_limit: hard,
+            ..base.clone()
+        };
+        options.validate().unwrap();
+    }
     let slowdown_before_compaction = Options {
         level0_slowdown_writes_trigger: base.level0_compaction_trigger - 1,
         ..base.clone()

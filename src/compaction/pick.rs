@@ -96,6 +96,55 @@ pub(crate) fn score(levels: &Levels, options: &Options, level: usize) -> f64 {
     levels.level_bytes(level) as f64 / max_bytes_for_level(options, level) as f64
 }
 
+/// RocksDB's estimate of the bytes compaction still has to rewrite
+/// (`VersionStorageInfo::EstimateCompactionBytesNeeded` in
+/// `db/version_set.cc`), from the number of level-0 tables and the bytes
+/// of each level: level 0 counts (with all of level 1) once it has
+/// `level0_compaction_trigger` tables; each deeper level's bytes over its
+/// target (plus what the level above pushes into it) count with the
+/// fan-out to the next level, their size ratio. Excess with nothing below
+/// it adds nothing, as in RocksDB. One difference: RocksDB also counts
+/// level 0 when its bytes reach `max_bytes_for_level_base`; here only its
+/// table count does, as in [`score`], so that a positive estimate always
+/// means some level scores 1 or more and a compaction will run: writes
+/// stopped on the estimate cannot wait forever.
+pub(crate) fn pending_compaction_bytes(
+    level0_tables: usize,
+    level_bytes: &[u64],
+    options: &Options,
+) -> u64 {
+    let Some(last) = level_bytes.len().checked_sub(1) else {
+        return 0;
+    };
+    let level0_triggered = last >= 1 && level0_tables >= options.level0_compaction_trigger.max(1);
+    let mut pending = 0u64;
+    // Bytes the compaction of the level above pushes into this one.
+    let mut pushed_down = 0u64;
+    if level0_triggered {
+        pending = level_bytes[0];
+        pushed_down = level_bytes[0];
+    }
+    for level in 1..last {
+        let mut size = level_bytes[level];
+        if level == 1 && level0_triggered {
+            pending = pending.saturating_add(size);
+        }
+        size = size.saturating_add(pushed_down);
+        pushed_down = 0;
+        let target = max_bytes_for_level(options, level);
+        if size > target {
+            pushed_down = size - target;
+            let next = level_bytes[level + 1];
+            if next > 0 {
+                let fan_out = next as f64 / size as f64 + 1.0;
+                // `as` saturates a float too large for u64.
+                pending = pending.saturating_add((pushed_down as f64 * fan_out) as u64);
+            }
+        }
+    }
+    pending
+}
+
 /// The compaction to run next, if any level needs one. `pointers` holds,
 /// per level, the largest user key its last compaction took, so that the
 /// tables of a level take their turn round-robin.
@@ -200,4 +249,65 @@ pub(crate) fn for_range(
         inputs,
         next_inputs,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options() -> Options {
+        Options {
+            level0_compaction_trigger: 4,
+            max_bytes_for_level_base: 100,
+            max_bytes_for_level_multiplier: 10,
+            ..Options::default()
+        }
+    }
+
+    #[test]
+    fn nothing_is_pending_while_every_level_is_within_its_target() {
+        let options = options();
+        assert_eq!(
+            pending_compaction_bytes(3, &[300, 100, 1_000, 5_000], &options),
+            0
+        );
+        assert_eq!(pending_compaction_bytes(0, &[], &options), 0);
+        assert_eq!(pending_compaction_bytes(9, &[900], &options), 0);
+    }
+
+    #[test]
+    fn level_0_counts_with_all_of_level_1_once_triggered() {
+        let options = options();
+        // Level 0 (40) and level 1 (50) merge; level 1 then holds 90, under
+        // its target of 100.
+        assert_eq!(pending_compaction_bytes(4, &[40, 50, 0], &options), 90);
+    }
+
+    #[test]
+    fn excess_counts_with_the_fan_out_to_the_next_level() {
+        let options = options();
+        // Level 1: 150 over a target of 100, 50 to push into level 2 (600),
+        // fan-out 600 / 150 + 1 = 5: 250.
+        assert_eq!(
+            pending_compaction_bytes(0, &[0, 150, 600, 0], &options),
+            250
+        );
+        // The same excess with nothing below adds nothing (RocksDB).
+        assert_eq!(pending_compaction_bytes(0, &[0, 150, 0, 0], &options), 0);
+        // Level 0 triggered: 40 + 100 for the merge; level 1 becomes 140,
+        // 40 over, fan-out 700 / 140 + 1 = 6: 240; level 2 becomes 740,
+        // under its target of 1,000. The last level never counts.
+        assert_eq!(
+            pending_compaction_bytes(4, &[40, 100, 700, 50_000], &options),
+            40 + 100 + 240
+        );
+    }
+
+    #[test]
+    fn a_positive_estimate_means_a_compaction_will_be_picked() {
+        let options = options();
+        // Level 0 over its byte target but under its table trigger: no
+        // compaction is picked, so nothing may be pending.
+        assert_eq!(pending_compaction_bytes(2, &[10_000, 50, 500], &options), 0);
+    }
 }

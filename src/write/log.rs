@@ -46,13 +46,21 @@ impl Engine {
     }
 
     /// Switches to a new memtable and log when the current one is full,
-    /// stalling while too many full memtables wait for their flush or too
-    /// many level-0 tables wait for compaction (RocksDB's stop trigger), and
-    /// slowing each write down by a millisecond past the slowdown trigger.
+    /// stalling while too many full memtables wait for their flush, too
+    /// many level-0 tables wait for compaction (RocksDB's stop trigger) or
+    /// too many bytes do (the hard pending-compaction limit), and slowing
+    /// each write down by a millisecond past the slowdown trigger or the
+    /// soft limit.
     pub(crate) fn make_room(&self, state: &mut MutexGuard<'_, State>) -> Result<()> {
         let mut delayed = false;
         // A stall is announced once per write, not at every wake-up.
         let mut announced = false;
+        let mut counted_pending_stall = false;
+        let count_pending_stall = |counted: &mut bool| {
+            if !std::mem::replace(counted, true) {
+                Counters::add(&self.counters.pending_compaction_stalls, 1);
+            }
+        };
         loop {
             state.check_healthy()?;
             let level0 = state.tables.level(0).len();
@@ -72,13 +80,41 @@ impl Engine {
                 Counters::add(&self.counters.stall_micros, micros(started));
                 continue;
             }
-            if !delayed && level0 >= self.options.level0_slowdown_writes_trigger {
+            let pending = state.tables.pending_compaction_bytes(&self.options);
+            let hard_limit = self.options.hard_pending_compaction_bytes_limit;
+            if hard_limit != 0 && pending >= hard_limit {
+                let started = Instant::now();
+                count_pending_stall(&mut counted_pending_stall);
+                if !announced {
+                    announced = true;
+                    event!(
+                        warn,
+                        target: "strata::write",
+                        pending_compaction_bytes = pending,
+                        limit = hard_limit,
+                        "writes stop until compaction catches up"
+                    );
+                }
+                self.state_changed.wait(state);
+                Counters::add(&self.counters.stall_micros, micros(started));
+                continue;
+            }
+            let soft_limit = self.options.soft_pending_compaction_bytes_limit;
+            let over_soft_limit = soft_limit != 0 && pending >= soft_limit;
+            if !delayed
+                && (level0 >= self.options.level0_slowdown_writes_trigger || over_soft_limit)
+            {
                 delayed = true;
+                if over_soft_limit {
+                    count_pending_stall(&mut counted_pending_stall);
+                }
                 event!(
                     debug,
                     target: "strata::write",
                     level0_tables = level0,
                     trigger = self.options.level0_slowdown_writes_trigger,
+                    pending_compaction_bytes = pending,
+                    soft_limit = soft_limit,
                     "a write is slowed down while compaction catches up"
                 );
                 let started = Instant::now();
