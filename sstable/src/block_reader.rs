@@ -1,14 +1,15 @@
 //! Checked block reads: fetches a block and its trailer from a source, checks
-//! that it lies before the footer, verifies the checksum and the compression
-//! byte, and parses the contents.
+//! that it lies before the footer, verifies the checksum, decompresses by the
+//! compression byte, and parses the contents.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use crate::block::{Block, KeyOrder};
+use crate::compression::decompress;
 use crate::error::{Error, Result};
 use crate::footer::BlockHandle;
-use crate::format::{BLOCK_TRAILER_SIZE, COMPRESSION_NONE, block_checksum};
+use crate::format::{BLOCK_TRAILER_SIZE, block_checksum};
 use crate::source::ReadAt;
 
 /// Reads blocks of one table from its source.
@@ -41,7 +42,8 @@ impl BlockReader<'_> {
             })
     }
 
-    /// The contents of the block at `handle`, checksum verified.
+    /// The contents of the block at `handle`, checksum verified and
+    /// decompressed.
     pub(crate) fn read_contents(&self, handle: BlockHandle) -> Result<Vec<u8>> {
         let end = handle
             .offset
@@ -77,14 +79,8 @@ impl BlockReader<'_> {
                 ),
             ));
         }
-        if compression != COMPRESSION_NONE {
-            return Err(self.corruption(
-                handle.offset,
-                format!("compression type {compression} is not supported"),
-            ));
-        }
         contents.truncate(trailer_start);
-        Ok(contents)
+        decompress(contents, compression).map_err(|reason| self.corruption(handle.offset, reason))
     }
 
     /// The block at `handle`, checksum verified and parsed with `order`.

@@ -5,6 +5,7 @@ use std::cmp::Ordering;
 use std::io::Write;
 
 use crate::block_builder::BlockBuilder;
+use crate::compression::{Compression, compress};
 use crate::error::{Error, Result};
 use crate::filter::BloomFilterBuilder;
 use crate::footer::{BlockHandle, Footer};
@@ -25,6 +26,10 @@ pub struct TableOptions {
     pub restart_interval: usize,
     /// Bloom filter bits per user key (default 10); 0 writes no filter.
     pub bloom_bits_per_key: usize,
+    /// How data blocks are compressed (default none). A block that would
+    /// not shrink by an eighth is stored as it is; index, filter and
+    /// meta-index blocks are never compressed.
+    pub compression: Compression,
 }
 
 impl Default for TableOptions {
@@ -33,6 +38,7 @@ impl Default for TableOptions {
             block_size_bytes: DEFAULT_BLOCK_SIZE_BYTES,
             restart_interval: DEFAULT_RESTART_INTERVAL,
             bloom_bits_per_key: DEFAULT_BLOOM_BITS_PER_KEY,
+            compression: Compression::None,
         }
     }
 }
@@ -232,21 +238,31 @@ impl<W: Write> TableBuilder<W> {
             return Ok(());
         }
         let contents = self.data_block.finish();
-        let handle = self.write_block(&contents)?;
+        let handle = match compress(&contents, self.options.compression) {
+            Some((stored, compression)) => self.write_block_as(&stored, compression)?,
+            None => self.write_block(&contents)?,
+        };
         self.pending_handle = Some(handle);
         self.data_block_count += 1;
         Ok(())
     }
 
-    /// Writes block contents and their trailer; returns the handle.
+    /// Writes block contents, uncompressed, and their trailer; returns the
+    /// handle.
     fn write_block(&mut self, contents: &[u8]) -> Result<BlockHandle> {
+        self.write_block_as(contents, COMPRESSION_NONE)
+    }
+
+    /// Writes stored block bytes and a trailer naming `compression`;
+    /// returns the handle (whose size is the stored size).
+    fn write_block_as(&mut self, stored: &[u8], compression: u8) -> Result<BlockHandle> {
         let handle = BlockHandle {
             offset: self.offset,
-            size: contents.len() as u64,
+            size: stored.len() as u64,
         };
-        let mut trailer = [COMPRESSION_NONE; 5];
-        trailer[1..].copy_from_slice(&block_checksum(contents, COMPRESSION_NONE).to_le_bytes());
-        self.write_all(contents)?;
+        let mut trailer = [compression; 5];
+        trailer[1..].copy_from_slice(&block_checksum(stored, compression).to_le_bytes());
+        self.write_all(stored)?;
         self.write_all(&trailer)?;
         Ok(handle)
     }

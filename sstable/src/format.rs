@@ -20,7 +20,8 @@ const CHECKSUM_SIZE: usize = 4;
 pub const BLOCK_TRAILER_SIZE: usize = COMPRESSION_SIZE + CHECKSUM_SIZE;
 const _: () = assert!(BLOCK_TRAILER_SIZE == 5);
 
-/// The only compression byte Strata writes and reads: the block is stored as is.
+/// The compression byte of a block stored as it is. The other one Strata
+/// writes and reads is [`crate::COMPRESSION_LZ4`].
 pub const COMPRESSION_NONE: u8 = 0;
 
 /// Offset of the meta-index block handle inside the footer.

@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use strata_sstable::key::{InternalKey, ValueKind};
-use strata_sstable::{Entry, Error, Table, TableBuilder, TableOptions};
+use strata_sstable::{Compression, Entry, Error, Table, TableBuilder, TableOptions};
 
 const FILE: &str = "000042.sst";
 
@@ -21,6 +21,7 @@ fn small_table() -> Vec<u8> {
         block_size_bytes: 128,
         restart_interval: 4,
         bloom_bits_per_key: 10,
+        compression: Compression::None,
     };
     let mut builder = TableBuilder::new(Vec::new(), options);
     for index in 0..40u32 {
