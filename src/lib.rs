@@ -89,6 +89,7 @@ pub use recovery::{
     DropReason, DroppedRegion, LogSetOptions, LogSetRecovery, RecoveryReport, recover_log_set,
 };
 pub use stats::{LevelSummary, Stats};
+pub use strata_sstable::Compression;
 pub use strata_wal::{
     Checksum, LogEnd, LogReport, ParseRecoveryModeError, ProblemKind, RecoveryMode, ReplayedBatch,
 };

@@ -1,6 +1,7 @@
 //! Options of a database and of single operations, and the bounds that
 //! [`Options::validate`] enforces at open.
 
+use strata_sstable::Compression;
 use strata_wal::RecoveryMode;
 
 use crate::error::{Error, Result};
@@ -139,6 +140,15 @@ pub struct Options {
     /// off). At least `soft_pending_compaction_bytes_limit` when both are
     /// on.
     pub hard_pending_compaction_bytes_limit: u64,
+    /// How the data blocks of new tables are compressed (default
+    /// [`Compression::None`]; `Compression::Lz4` is LZ4 in RocksDB's block
+    /// framing). A block that would not shrink by an eighth is stored as it
+    /// is. Tables already written keep their blocks: each block's trailer
+    /// names its codec, so a database may mix them and the option may
+    /// change between opens. RocksDB's default is Snappy where it was built
+    /// in; here it is off, so that a table is the same bytes as its data
+    /// unless asked.
+    pub compression: Compression,
 }
 
 impl Default for Options {
@@ -163,6 +173,7 @@ impl Default for Options {
             max_manifest_file_size: 64 << 20,
             soft_pending_compaction_bytes_limit: 64 << 30,
             hard_pending_compaction_bytes_limit: 256 << 30,
+            compression: Compression::None,
         }
     }
 }
@@ -278,6 +289,13 @@ impl Options {
             )?;
         }
         Ok(())
+    }
+
+    /// Sets [`Options::compression`].
+    #[must_use]
+    pub fn with_compression(mut self, compression: Compression) -> Self {
+        self.compression = compression;
+        self
     }
 
     /// Sets [`Options::recovery_mode`].

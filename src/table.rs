@@ -323,6 +323,7 @@ impl TableWriter {
         let table_options = TableOptions {
             block_size_bytes: options.table_block_size,
             bloom_bits_per_key: options.bloom_bits_per_key,
+            compression: options.compression,
             ..TableOptions::default()
         };
         Ok(TableWriter {

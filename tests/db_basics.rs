@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use strata::fs::{FileSystem, SimFs};
-use strata::{Db, Error, Options, WriteBatch, WriteOptions};
+use strata::{Compression, Db, Error, Options, WriteBatch, WriteOptions};
 
 fn sim_db(fs: &SimFs, options: Options) -> Result<Db, Error> {
     Db::open_with_fs(Arc::new(fs.clone()), Path::new("/db"), options)
@@ -326,4 +326,57 @@ fn stats_count_writes_syncs_flushes_and_block_cache_hits_and_misses() {
     let second = db.stats();
     assert_eq!(second.block_cache_hits, first.block_cache_hits + 1);
     assert_eq!(second.block_cache_misses, first.block_cache_misses);
+}
+
+/// LZ4 tables: a database written with compression is smaller on disk,
+/// reads back every value, and opens without the option (each block's
+/// trailer names its codec), mixing plain and compressed tables, through a
+/// compaction that rewrites both.
+#[test]
+fn lz4_tables_read_back_mix_with_plain_ones_and_are_smaller() {
+    let fill = |directory: &Path, compression: Compression, offset: u32| {
+        let options = Options {
+            compression,
+            ..Options::default()
+        };
+        let db = Db::open(directory, options).unwrap();
+        for index in 0..5_000u32 {
+            let key = format!("key{:05}", index + offset);
+            db.put(&key, format!("value of {key}, value of {key}"))
+                .unwrap();
+        }
+        db.flush().unwrap();
+        db.close().unwrap();
+    };
+    let table_bytes = |directory: &Path| -> u64 {
+        std::fs::read_dir(directory)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.extension().is_some_and(|extension| extension == "sst"))
+            .map(|path| std::fs::metadata(path).unwrap().len())
+            .sum()
+    };
+    let plain = tempfile::tempdir().unwrap();
+    let compressed = tempfile::tempdir().unwrap();
+    fill(plain.path(), Compression::None, 0);
+    fill(compressed.path(), Compression::Lz4, 0);
+    let (plain_bytes, compressed_bytes) =
+        (table_bytes(plain.path()), table_bytes(compressed.path()));
+    assert!(
+        compressed_bytes * 2 < plain_bytes,
+        "{compressed_bytes} bytes with LZ4, {plain_bytes} without"
+    );
+    // Plain tables on top of the compressed ones, then one compaction of all.
+    fill(compressed.path(), Compression::None, 2_500);
+    let db = Db::open(compressed.path(), Options::default()).unwrap();
+    db.compact_range(..).unwrap();
+    let expected: Vec<(Vec<u8>, Vec<u8>)> = (0..7_500u32)
+        .map(|index| {
+            let key = format!("key{index:05}");
+            let value = format!("value of {key}, value of {key}");
+            (key.into_bytes(), value.into_bytes())
+        })
+        .collect();
+    let read: Vec<(Vec<u8>, Vec<u8>)> = db.iter().map(|entry| entry.unwrap()).collect();
+    assert_eq!(read, expected);
 }

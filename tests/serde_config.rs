@@ -148,3 +148,12 @@ fn a_recovery_report_serializes_with_its_dropped_regions() {
         (5.into(), 9.into())
     );
 }
+
+#[test]
+fn compression_is_read_by_name_and_an_unknown_codec_is_an_error() {
+    let options: Options = serde_json::from_str(r#"{ "compression": "lz4" }"#).unwrap();
+    assert_eq!(options.compression, strata::Compression::Lz4);
+    let text = serde_json::to_string(&Options::default()).unwrap();
+    assert!(text.contains("\"compression\":\"none\""), "{text}");
+    assert!(serde_json::from_str::<Options>(r#"{ "compression": "zstd" }"#).is_err());
+}
