@@ -96,7 +96,8 @@ pub struct Options {
     /// Bytes of table data blocks kept in memory, shared by all tables
     /// (default 8 MiB). Any size; 0 caches nothing.
     pub block_cache_size: usize,
-    /// With this many level-0 tables, each write is delayed by a
+    /// With this many level-0 tables, each write (each group of concurrent
+    /// writes committed together) is delayed by a
     /// millisecond so compaction can catch up (RocksDB's
     /// `level0_slowdown_writes_trigger`).
     pub level0_slowdown_writes_trigger: usize,
@@ -129,7 +130,8 @@ pub struct Options {
     /// edit.
     pub max_manifest_file_size: u64,
     /// When the estimated bytes compaction still has to rewrite reach this,
-    /// each write is delayed by a millisecond (RocksDB's
+    /// each write (each group of concurrent writes committed together) is
+    /// delayed by a millisecond, as past `level0_slowdown_writes_trigger` (RocksDB's
     /// `soft_pending_compaction_bytes_limit`; default 64 GiB; 0 turns it
     /// off). The estimate is RocksDB's, [`crate::Stats`] reports it as
     /// `pending_compaction_bytes`.

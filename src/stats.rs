@@ -73,9 +73,10 @@ pub struct Stats {
     pub compaction_bytes_written: u64,
     /// Microseconds writers spent stalled or slowed down for compaction.
     pub stall_micros: u64,
-    /// Writes stopped or slowed down because the estimated bytes awaiting
+    /// Write groups stopped or slowed down because the estimated bytes awaiting
     /// compaction reached `hard_pending_compaction_bytes_limit` or
-    /// `soft_pending_compaction_bytes_limit` (counted once per write).
+    /// `soft_pending_compaction_bytes_limit`, counted once per write group
+    /// (concurrent writes committed together are held up together).
     pub pending_compaction_stalls: u64,
     /// The estimated bytes compaction still has to rewrite right now
     /// (RocksDB's `rocksdb.estimate-pending-compaction-bytes`).

@@ -50,11 +50,13 @@ impl Engine {
     /// many level-0 tables wait for compaction (RocksDB's stop trigger) or
     /// too many bytes do (the hard pending-compaction limit), and slowing
     /// each write down by a millisecond past the slowdown trigger or the
-    /// soft limit.
+    /// soft limit. It runs once per write group (by its leader), so a
+    /// group's writes are held up together.
     pub(crate) fn make_room(&self, state: &mut MutexGuard<'_, State>) -> Result<()> {
         let mut delayed = false;
         // A stall is announced once per write, not at every wake-up.
         let mut announced = false;
+        let mut announced_pending = false;
         let mut counted_pending_stall = false;
         let count_pending_stall = |counted: &mut bool| {
             if !std::mem::replace(counted, true) {
@@ -85,8 +87,8 @@ impl Engine {
             if hard_limit != 0 && pending >= hard_limit {
                 let started = Instant::now();
                 count_pending_stall(&mut counted_pending_stall);
-                if !announced {
-                    announced = true;
+                if !announced_pending {
+                    announced_pending = true;
                     event!(
                         warn,
                         target: "strata::write",

@@ -42,6 +42,9 @@ pub struct Block {
     order: KeyOrder,
     file: Arc<Path>,
     file_offset: u64,
+    /// The contents were stored compressed: positions inside them are not
+    /// file offsets, so errors name the block's offset and the position.
+    decompressed: bool,
 }
 
 impl Block {
@@ -103,7 +106,19 @@ impl Block {
             order,
             file,
             file_offset,
+            decompressed: false,
         })
+    }
+
+    /// The same block, known to come from compressed bytes at its file
+    /// offset: errors and entry offsets then name the block's offset (a
+    /// position inside decompressed contents is no file offset), and an
+    /// error's reason says where in the decompressed block it is. (A
+    /// malformed restart array is already reported at the block's offset.)
+    #[must_use]
+    pub(crate) fn decompressed(mut self) -> Block {
+        self.decompressed = true;
+        self
     }
 
     /// The size of the contents in bytes.
@@ -132,6 +147,13 @@ impl Block {
     }
 
     fn corruption(&self, block_offset: usize, reason: String) -> Error {
+        if self.decompressed {
+            return Error::Corruption {
+                file: self.file.to_path_buf(),
+                offset: self.file_offset,
+                reason: format!("{reason} (at byte {block_offset} of the decompressed block)"),
+            };
+        }
         Error::Corruption {
             file: self.file.to_path_buf(),
             offset: self.file_offset.saturating_add(block_offset as u64),
@@ -200,9 +222,13 @@ impl BlockIterator {
         }
     }
 
-    /// The file offset of the current entry (for error reports).
+    /// The file offset of the current entry (for error reports); for a
+    /// block stored compressed, the offset of the block.
     #[must_use]
     pub fn entry_file_offset(&self) -> u64 {
+        if self.block.decompressed {
+            return self.block.file_offset;
+        }
         self.block.file_offset.saturating_add(self.current as u64)
     }
 

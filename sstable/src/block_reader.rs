@@ -9,7 +9,7 @@ use crate::block::{Block, KeyOrder};
 use crate::compression::decompress;
 use crate::error::{Error, Result};
 use crate::footer::BlockHandle;
-use crate::format::{BLOCK_TRAILER_SIZE, block_checksum};
+use crate::format::{BLOCK_TRAILER_SIZE, COMPRESSION_NONE, block_checksum};
 use crate::source::ReadAt;
 
 /// Reads blocks of one table from its source.
@@ -45,6 +45,12 @@ impl BlockReader<'_> {
     /// The contents of the block at `handle`, checksum verified and
     /// decompressed.
     pub(crate) fn read_contents(&self, handle: BlockHandle) -> Result<Vec<u8>> {
+        self.read_decompressed(handle).map(|(contents, _)| contents)
+    }
+
+    /// The contents of the block at `handle`, checksum verified and
+    /// decompressed, and whether they were stored compressed.
+    fn read_decompressed(&self, handle: BlockHandle) -> Result<(Vec<u8>, bool)> {
         let end = handle
             .offset
             .checked_add(handle.size)
@@ -80,12 +86,19 @@ impl BlockReader<'_> {
             ));
         }
         contents.truncate(trailer_start);
-        decompress(contents, compression).map_err(|reason| self.corruption(handle.offset, reason))
+        let contents = decompress(contents, compression)
+            .map_err(|reason| self.corruption(handle.offset, reason))?;
+        Ok((contents, compression != COMPRESSION_NONE))
     }
 
     /// The block at `handle`, checksum verified and parsed with `order`.
     pub(crate) fn read_block(&self, handle: BlockHandle, order: KeyOrder) -> Result<Block> {
-        let contents = self.read_contents(handle)?;
-        Block::new(contents, order, Arc::clone(self.file), handle.offset)
+        let (contents, compressed) = self.read_decompressed(handle)?;
+        let block = Block::new(contents, order, Arc::clone(self.file), handle.offset)?;
+        Ok(if compressed {
+            block.decompressed()
+        } else {
+            block
+        })
     }
 }

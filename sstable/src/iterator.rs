@@ -86,7 +86,8 @@ impl TableIterator {
         self.data.as_ref().map_or(&[], BlockIterator::value)
     }
 
-    /// The file offset of the current entry (for error reports).
+    /// The file offset of the current entry (for error reports); in a
+    /// block stored compressed, the offset of the block.
     #[must_use]
     pub fn entry_file_offset(&self) -> u64 {
         self.data
