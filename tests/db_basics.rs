@@ -6,6 +6,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
+mod support;
+
 use strata::fs::{FileSystem, SimFs};
 use strata::{Compression, Db, Error, Options, WriteBatch, WriteOptions};
 
@@ -348,20 +350,14 @@ fn lz4_tables_read_back_mix_with_plain_ones_and_are_smaller() {
         db.flush().unwrap();
         db.close().unwrap();
     };
-    let table_bytes = |directory: &Path| -> u64 {
-        std::fs::read_dir(directory)
-            .unwrap()
-            .map(|entry| entry.unwrap().path())
-            .filter(|path| path.extension().is_some_and(|extension| extension == "sst"))
-            .map(|path| std::fs::metadata(path).unwrap().len())
-            .sum()
-    };
     let plain = tempfile::tempdir().unwrap();
     let compressed = tempfile::tempdir().unwrap();
     fill(plain.path(), Compression::None, 0);
     fill(compressed.path(), Compression::Lz4, 0);
-    let (plain_bytes, compressed_bytes) =
-        (table_bytes(plain.path()), table_bytes(compressed.path()));
+    let (plain_bytes, compressed_bytes) = (
+        support::table_bytes(plain.path()),
+        support::table_bytes(compressed.path()),
+    );
     assert!(
         compressed_bytes * 2 < plain_bytes,
         "{compressed_bytes} bytes with LZ4, {plain_bytes} without"

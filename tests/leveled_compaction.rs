@@ -8,8 +8,11 @@
 use std::path::Path;
 use std::sync::Arc;
 
+mod support;
+
 use strata::fs::{CrashOptions, SimFs};
 use strata::{Db, Options, WriteBatch, WriteOptions};
+use support::table_bytes;
 
 fn small_levels() -> Options {
     Options {
@@ -28,15 +31,6 @@ fn key(index: u64) -> [u8; 16] {
     key[..8].copy_from_slice(b"key00000");
     key[8..].copy_from_slice(&index.to_be_bytes());
     key
-}
-
-fn table_bytes(directory: &Path) -> u64 {
-    std::fs::read_dir(directory)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.extension().is_some_and(|extension| extension == "sst"))
-        .map(|path| std::fs::metadata(path).unwrap().len())
-        .sum()
 }
 
 #[test]
