@@ -344,25 +344,13 @@ impl Db {
     /// Counters of what the engine did since open.
     #[must_use]
     pub fn stats(&self) -> Stats {
-        let mut stats = self.engine.counters.snapshot();
-        let tables = Arc::clone(&self.engine.state.lock().tables);
-        stats.pending_compaction_bytes = tables.pending_compaction_bytes(&self.engine.options);
-        stats.block_cache_hits = self.engine.tables.block_cache.hits();
-        stats.block_cache_misses = self.engine.tables.block_cache.misses();
-        stats
+        self.engine.stats()
     }
 
     /// The tables per level right now.
     #[must_use]
     pub fn levels(&self) -> Vec<LevelSummary> {
-        let tables = Arc::clone(&self.engine.state.lock().tables);
-        (0..tables.count())
-            .map(|level| LevelSummary {
-                level,
-                tables: tables.level(level).len(),
-                bytes: tables.level_bytes(level),
-            })
-            .collect()
+        self.engine.level_summaries()
     }
 
     /// Waits until the background threads are idle: no memtable waiting for

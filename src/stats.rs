@@ -1,6 +1,9 @@
 //! Counters of what the engine did since open, read with [`crate::Db::stats`].
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::engine::Engine;
 
 /// The live counters, updated without locks.
 #[derive(Debug, Default)]
@@ -24,7 +27,9 @@ impl Counters {
         counter.fetch_add(amount, Ordering::Relaxed);
     }
 
-    pub(crate) fn snapshot(&self) -> Stats {
+    /// The counters; the fields that are not counters are left 0 for
+    /// [`Engine::stats`] to fill.
+    fn snapshot(&self) -> Stats {
         let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         Stats {
             wal_bytes: read(&self.wal_bytes),
@@ -43,6 +48,31 @@ impl Counters {
             block_cache_hits: 0,
             block_cache_misses: 0,
         }
+    }
+}
+
+impl Engine {
+    /// What [`crate::Db::stats`] returns: the counters, the pending
+    /// compaction estimate of the live tables and the block cache's hits.
+    pub(crate) fn stats(&self) -> Stats {
+        let mut stats = self.counters.snapshot();
+        let tables = Arc::clone(&self.state.lock().tables);
+        stats.pending_compaction_bytes = tables.pending_compaction_bytes(&self.options);
+        stats.block_cache_hits = self.tables.block_cache.hits();
+        stats.block_cache_misses = self.tables.block_cache.misses();
+        stats
+    }
+
+    /// What [`crate::Db::levels`] returns.
+    pub(crate) fn level_summaries(&self) -> Vec<LevelSummary> {
+        let tables = Arc::clone(&self.state.lock().tables);
+        (0..tables.count())
+            .map(|level| LevelSummary {
+                level,
+                tables: tables.level(level).len(),
+                bytes: tables.level_bytes(level),
+            })
+            .collect()
     }
 }
 

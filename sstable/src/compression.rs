@@ -53,9 +53,16 @@ pub(crate) fn compress(contents: &[u8], compression: Compression) -> Option<(Vec
         Compression::None => None,
         Compression::Lz4 => {
             let length = u32::try_from(contents.len()).ok()?;
-            let mut stored = Vec::with_capacity(5 + contents.len() / 2);
+            // The length, then the LZ4 block written in place behind it.
+            let mut stored = Vec::new();
             put_varint32(&mut stored, length);
-            stored.extend_from_slice(&lz4_flex::block::compress(contents));
+            let prefix = stored.len();
+            stored.resize(
+                prefix + lz4_flex::block::get_maximum_output_size(contents.len()),
+                0,
+            );
+            let written = lz4_flex::block::compress_into(contents, &mut stored[prefix..]).ok()?;
+            stored.truncate(prefix + written);
             (stored.len() < contents.len() - contents.len() / 8)
                 .then_some((stored, COMPRESSION_LZ4))
         }

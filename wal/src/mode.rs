@@ -26,40 +26,21 @@ use std::str::FromStr;
 /// # Ok::<(), strata_wal::ParseRecoveryModeError>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 #[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 pub enum RecoveryMode {
     /// Any problem in any log, even the torn tail a crash leaves, fails the
     /// open. Not crash-safe: use it only for logs known to be complete.
-    #[cfg_attr(
-        feature = "serde",
-        serde(alias = "AbsoluteConsistency", alias = "kAbsoluteConsistency")
-    )]
     AbsoluteConsistency,
     /// A truncated last record (the log simply ends early) is dropped; any
     /// corruption fails the open.
-    #[cfg_attr(
-        feature = "serde",
-        serde(
-            alias = "TolerateCorruptedTailRecords",
-            alias = "kTolerateCorruptedTailRecords"
-        )
-    )]
     TolerateCorruptedTailRecords,
     /// Replay stops at the first problem; what follows is dropped (and kept in
     /// quarantine). The result is always a prefix of the write history.
     #[default]
-    #[cfg_attr(
-        feature = "serde",
-        serde(alias = "PointInTime", alias = "kPointInTimeRecovery")
-    )]
     PointInTimeRecovery,
     /// Every damaged region is skipped and everything readable after it is
     /// replayed. The result may have holes.
-    #[cfg_attr(
-        feature = "serde",
-        serde(alias = "SkipAnyCorruptedRecord", alias = "kSkipAnyCorruptedRecords")
-    )]
     SkipAnyCorruptedRecords,
 }
 
@@ -133,6 +114,16 @@ impl fmt::Display for ParseRecoveryModeError {
 }
 
 impl std::error::Error for ParseRecoveryModeError {}
+
+/// Reads a mode through [`FromStr`], so serde accepts exactly the names
+/// `str::parse` does, and a wrong one is an error listing them.
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for RecoveryMode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
 
 impl FromStr for RecoveryMode {
     type Err = ParseRecoveryModeError;
