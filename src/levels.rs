@@ -6,7 +6,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use crate::compaction::pick;
+use crate::compaction::pick::{self, LevelTargets};
 use crate::options::Options;
 use crate::table::TableHandle;
 
@@ -16,6 +16,8 @@ pub(crate) struct Levels {
     /// [`Levels::pending_compaction_bytes`], worked out once: every write
     /// asks, and a `Levels` never changes.
     pending_compaction_bytes: OnceLock<u64>,
+    /// [`Levels::targets`], worked out once.
+    targets: OnceLock<LevelTargets>,
 }
 
 impl Levels {
@@ -40,7 +42,22 @@ impl Levels {
         Levels {
             levels,
             pending_compaction_bytes: OnceLock::new(),
+            targets: OnceLock::new(),
         }
+    }
+
+    /// The byte target of each level and where level 0 compacts to
+    /// ([`LevelTargets`]). `options` must be the same at every call: the
+    /// first answer is kept.
+    pub(crate) fn targets(&self, options: &Options) -> &LevelTargets {
+        self.targets
+            .get_or_init(|| LevelTargets::new(&self.all_level_bytes(), options))
+    }
+
+    fn all_level_bytes(&self) -> Vec<u64> {
+        (0..self.count())
+            .map(|level| self.level_bytes(level))
+            .collect()
     }
 
     /// RocksDB's estimate of the bytes compaction still has to rewrite to
@@ -48,10 +65,12 @@ impl Levels {
     /// `options` must be the same at every call: the first answer is kept.
     pub(crate) fn pending_compaction_bytes(&self, options: &Options) -> u64 {
         *self.pending_compaction_bytes.get_or_init(|| {
-            let bytes: Vec<u64> = (0..self.count())
-                .map(|level| self.level_bytes(level))
-                .collect();
-            pick::pending_compaction_bytes(self.level(0).len(), &bytes, options)
+            pick::pending_compaction_bytes(
+                self.level(0).len(),
+                &self.all_level_bytes(),
+                self.targets(options),
+                options,
+            )
         })
     }
 

@@ -104,11 +104,25 @@ pub struct Options {
     /// With this many level-0 tables, writes wait until compaction brings
     /// the count down (RocksDB's `level0_stop_writes_trigger`).
     pub level0_stop_writes_trigger: usize,
-    /// Target size of level 1 in bytes; each deeper level is
-    /// `max_bytes_for_level_multiplier` times larger.
+    /// Target size of level 1 in bytes (default 256 MiB); each deeper
+    /// level is `max_bytes_for_level_multiplier` times larger. With
+    /// `level_compaction_dynamic_level_bytes`, the target of the level
+    /// that level 0 compacts into.
     pub max_bytes_for_level_base: u64,
-    /// Growth factor between levels.
+    /// Growth factor between levels (default 10).
     pub max_bytes_for_level_multiplier: u64,
+    /// Size the levels from the last one up rather than from level 1 down
+    /// (RocksDB's option of the same name; default on, as in RocksDB since
+    /// 8.4). The last level's target is its actual size, each level above
+    /// it a `max_bytes_for_level_multiplier`-th of the one below, and
+    /// level 0 compacts straight into the highest level whose target
+    /// reaches `max_bytes_for_level_base`; the levels above that one stay
+    /// empty. So about nine tenths of the data sit in the last level
+    /// whatever the database's size, and a small database does not rewrite
+    /// a level 1 sized for a large one at every level-0 compaction: less
+    /// write amplification. Off: LevelDB's static sizes. Either setting
+    /// opens a database written with the other.
+    pub level_compaction_dynamic_level_bytes: bool,
     /// Compaction output tables are cut at about this size, at a user-key
     /// boundary (RocksDB's `target_file_size_base`).
     pub target_file_size_base: u64,
@@ -169,6 +183,7 @@ impl Default for Options {
             level0_stop_writes_trigger: 36,
             max_bytes_for_level_base: 256 << 20,
             max_bytes_for_level_multiplier: 10,
+            level_compaction_dynamic_level_bytes: true,
             target_file_size_base: 64 << 20,
             num_levels: 7,
             max_open_files: 500,

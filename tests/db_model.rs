@@ -69,9 +69,10 @@ fn value_bytes(value: u8) -> Vec<u8> {
 
 /// Small levels, so that a short history compacts down to level 2; with
 /// `lz4`, tables store their (repetitive, so compressible) data blocks
-/// LZ4-compressed.
-fn options(lz4: bool) -> Options {
+/// LZ4-compressed; `dynamic` picks dynamic or static level sizes.
+fn options(lz4: bool, dynamic: bool) -> Options {
     Options {
+        level_compaction_dynamic_level_bytes: dynamic,
         compression: if lz4 {
             Compression::Lz4
         } else {
@@ -107,9 +108,11 @@ fn note_shape(db: &Db) {
 fn run(ops: Vec<Op>) -> TestResult {
     let fs = SimFs::new();
     let directory = Path::new("/model");
-    // Half of the histories run with LZ4 tables.
+    // Half of the histories run with LZ4 tables, and independently half
+    // with dynamic level sizes.
     let lz4 = ops.len() % 2 == 1;
-    let open = || Db::open_with_fs(Arc::new(fs.clone()), directory, options(lz4)).unwrap();
+    let dynamic = ops.len() % 4 >= 2;
+    let open = || Db::open_with_fs(Arc::new(fs.clone()), directory, options(lz4, dynamic)).unwrap();
     let mut db = open();
     let mut model = Model::new();
     let mut snapshots: Vec<(Snapshot, Model)> = Vec::new();

@@ -199,9 +199,13 @@ impl Engine {
                     .find(|&level| !state.tables.level(level).is_empty())
                     .unwrap_or(0)
             };
-            for level in 0..deepest.max(1) {
+            // Level by level along the path compaction takes: level 0 into
+            // the base level, then each level into the next.
+            let mut level = 0;
+            loop {
                 let levels = Arc::clone(&self.state.lock().tables);
-                if level + 1 >= levels.count() {
+                let output_level = levels.targets(&self.options).output_level(level);
+                if output_level >= levels.count() || (level > 0 && level >= deepest) {
                     break;
                 }
                 let largest = match largest {
@@ -213,9 +217,12 @@ impl Engine {
                         .unwrap_or_default()
                         .to_vec(),
                 };
-                if let Some(compaction) = pick::for_range(&levels, level, smallest, &largest) {
+                if let Some(compaction) =
+                    pick::for_range(&levels, level, output_level, smallest, &largest)
+                {
                     self.run_compaction(&compaction, &levels)?;
                 }
+                level = output_level;
             }
             Ok(())
         })();

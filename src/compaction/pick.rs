@@ -1,7 +1,8 @@
 //! Which compaction to run next (LevelDB/RocksDB leveled style): level 0 is
 //! scored by its table count against `level0_compaction_trigger`, each
 //! deeper level by its bytes against its target size; the level with the
-//! highest score of at least 1 is compacted into the next one.
+//! highest score of at least 1 is compacted into the next one (level 0 into
+//! the base level, see [`LevelTargets`]).
 
 use std::sync::Arc;
 
@@ -13,6 +14,8 @@ use crate::table::TableHandle;
 /// `level + 1`, written to `level + 1`.
 pub(crate) struct Compaction {
     pub(crate) level: usize,
+    /// Where the outputs go: the next level, or for level 0 the base level.
+    pub(crate) output_level: usize,
     pub(crate) inputs: Vec<Arc<TableHandle>>,
     /// The tables of `level + 1` that overlap the inputs.
     pub(crate) next_inputs: Vec<Arc<TableHandle>>,
@@ -20,7 +23,7 @@ pub(crate) struct Compaction {
 
 impl Compaction {
     pub(crate) fn output_level(&self) -> usize {
-        self.level + 1
+        self.output_level
     }
 
     /// Every input table's number.
@@ -75,13 +78,114 @@ fn key_range(tables: &[Arc<TableHandle>]) -> (Vec<u8>, Vec<u8>) {
     (smallest.to_vec(), largest.to_vec())
 }
 
-/// The target size of `level` (1 and deeper) in bytes.
-pub(crate) fn max_bytes_for_level(options: &Options, level: usize) -> u64 {
-    let mut bytes = options.max_bytes_for_level_base.max(1);
-    for _ in 1..level {
-        bytes = bytes.saturating_mul(options.max_bytes_for_level_multiplier.max(1));
+/// The byte target of each level and the base level, the one level 0
+/// compacts into.
+///
+/// Static sizes (`level_compaction_dynamic_level_bytes` off, LevelDB's
+/// scheme): level 0 compacts into level 1, whose target is
+/// `max_bytes_for_level_base`, and each deeper level's is
+/// `max_bytes_for_level_multiplier` times the one above.
+///
+/// Dynamic sizes (on, RocksDB's default since 8.4;
+/// `VersionStorageInfo::CalculateBaseBytes` in `db/version_set.cc`): the
+/// targets are worked out from the largest level upwards, so that the last
+/// level holds about `multiplier / (multiplier - 1)` of the data whatever
+/// its size. Level 0 compacts straight into the highest level whose target
+/// reaches `max_bytes_for_level_base` divided by the multiplier; the levels
+/// above it stay empty. A small database is one level-0 merge away from the
+/// last level instead of rewriting a level 1 sized for a large one, which
+/// is where most of static sizing's write amplification goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct LevelTargets {
+    pub(crate) base_level: usize,
+    /// Target bytes per level; index 0 is unused.
+    max_bytes: Vec<u64>,
+}
+
+impl LevelTargets {
+    /// The targets for a tree whose levels hold `level_bytes` (level 0
+    /// first; its bytes are not used).
+    pub(crate) fn new(level_bytes: &[u64], options: &Options) -> Self {
+        let count = level_bytes.len().max(2);
+        let multiplier = options.max_bytes_for_level_multiplier.max(1);
+        let base_max = options.max_bytes_for_level_base.max(1);
+        let mut max_bytes = vec![0u64; count];
+        if !options.level_compaction_dynamic_level_bytes {
+            let mut bytes = base_max;
+            for target in &mut max_bytes[1..] {
+                *target = bytes;
+                bytes = bytes.saturating_mul(multiplier);
+            }
+            return LevelTargets {
+                base_level: 1,
+                max_bytes,
+            };
+        }
+        let last = count - 1;
+        let first_non_empty = (1..level_bytes.len()).find(|&level| level_bytes[level] > 0);
+        let largest = level_bytes.iter().skip(1).copied().max().unwrap_or(0);
+        let Some(first_non_empty) = first_non_empty else {
+            // Nothing below level 0: it compacts into the last level.
+            for target in &mut max_bytes[1..] {
+                *target = base_max;
+            }
+            return LevelTargets {
+                base_level: last,
+                max_bytes,
+            };
+        };
+        let base_min = base_max / multiplier;
+        // The target of the first non-empty level if the last level's
+        // target were the largest level's size.
+        let mut size = largest;
+        for _ in first_non_empty..last {
+            size /= multiplier;
+        }
+        let (base_level, base_size) = if size <= base_min {
+            // More levels hold data than the data needs: keep them, and
+            // give the first the smallest base target (RocksDB logs "More
+            // existing levels in DB than needed").
+            (first_non_empty, base_min + 1)
+        } else {
+            let mut base_level = first_non_empty;
+            while base_level > 1 && size > base_max {
+                base_level -= 1;
+                size /= multiplier;
+            }
+            (base_level, size.clamp(1, base_max))
+        };
+        let mut bytes = base_size;
+        for (level, target) in max_bytes.iter_mut().enumerate().skip(1) {
+            if level > base_level {
+                bytes = bytes.saturating_mul(multiplier);
+            }
+            // No level below the base target, as in RocksDB: an hourglass
+            // tree would score its small levels above a filling level 0.
+            *target = if level < base_level {
+                base_max
+            } else {
+                bytes.max(base_max)
+            };
+        }
+        LevelTargets {
+            base_level,
+            max_bytes,
+        }
     }
-    bytes
+
+    /// The target size of `level` (1 and deeper) in bytes.
+    pub(crate) fn max_bytes(&self, level: usize) -> u64 {
+        self.max_bytes.get(level).copied().unwrap_or(u64::MAX)
+    }
+
+    /// Where a compaction of `level` writes.
+    pub(crate) fn output_level(&self, level: usize) -> usize {
+        if level == 0 {
+            self.base_level
+        } else {
+            level + 1
+        }
+    }
 }
 
 /// The compaction score of `level`: 1 or more means it needs compacting.
@@ -93,13 +197,13 @@ pub(crate) fn score(levels: &Levels, options: &Options, level: usize) -> f64 {
     if level == 0 {
         return levels.level(0).len() as f64 / options.level0_compaction_trigger.max(1) as f64;
     }
-    levels.level_bytes(level) as f64 / max_bytes_for_level(options, level) as f64
+    levels.level_bytes(level) as f64 / levels.targets(options).max_bytes(level) as f64
 }
 
 /// RocksDB's estimate of the bytes compaction still has to rewrite
 /// (`VersionStorageInfo::EstimateCompactionBytesNeeded` in
 /// `db/version_set.cc`), from the number of level-0 tables and the bytes
-/// of each level: level 0 counts (with all of level 1) once it has
+/// of each level: level 0 counts (with all of the base level) once it has
 /// `level0_compaction_trigger` tables; each deeper level's bytes over its
 /// target (plus what the level above pushes into it) count with the
 /// fan-out to the next level, their size ratio. Excess with nothing below
@@ -111,6 +215,7 @@ pub(crate) fn score(levels: &Levels, options: &Options, level: usize) -> f64 {
 pub(crate) fn pending_compaction_bytes(
     level0_tables: usize,
     level_bytes: &[u64],
+    targets: &LevelTargets,
     options: &Options,
 ) -> u64 {
     let Some(last) = level_bytes.len().checked_sub(1) else {
@@ -124,14 +229,14 @@ pub(crate) fn pending_compaction_bytes(
         pending = level_bytes[0];
         pushed_down = level_bytes[0];
     }
-    for level in 1..last {
+    for level in targets.base_level..last {
         let mut size = level_bytes[level];
-        if level == 1 && level0_triggered {
+        if level == targets.base_level && level0_triggered {
             pending = pending.saturating_add(size);
         }
         size = size.saturating_add(pushed_down);
         pushed_down = 0;
-        let target = max_bytes_for_level(options, level);
+        let target = targets.max_bytes(level);
         if size > target {
             pushed_down = size - target;
             let next = level_bytes[level + 1];
@@ -178,9 +283,11 @@ fn compaction_of(
         next.into_iter().cloned().collect()
     };
     let (smallest, largest) = key_range(&inputs);
-    let next_inputs = with_small_neighbours(levels, level + 1, &smallest, &largest, options);
+    let output_level = levels.targets(options).output_level(level);
+    let next_inputs = with_small_neighbours(levels, output_level, &smallest, &largest, options);
     Compaction {
         level,
+        output_level,
         inputs,
         next_inputs,
     }
@@ -224,12 +331,13 @@ pub(crate) fn small_table_bytes(options: &Options) -> u64 {
     write_buffer.min(options.target_file_size_base) / 4
 }
 
-/// The compaction of `level` restricted to tables overlapping
-/// `smallest..=largest` (a manual compaction of a key range), if any table
-/// there overlaps.
+/// The compaction of `level` into `output_level` restricted to tables
+/// overlapping `smallest..=largest` (a manual compaction of a key range),
+/// if any table there overlaps.
 pub(crate) fn for_range(
     levels: &Levels,
     level: usize,
+    output_level: usize,
     smallest: &[u8],
     largest: &[u8],
 ) -> Option<Compaction> {
@@ -243,9 +351,10 @@ pub(crate) fn for_range(
         inputs = levels.level(0).to_vec();
     }
     let (low, high) = key_range(&inputs);
-    let next_inputs = levels.overlapping(level + 1, &low, &high);
+    let next_inputs = levels.overlapping(output_level, &low, &high);
     Some(Compaction {
         level,
+        output_level,
         inputs,
         next_inputs,
     })
@@ -260,19 +369,102 @@ mod tests {
             level0_compaction_trigger: 4,
             max_bytes_for_level_base: 100,
             max_bytes_for_level_multiplier: 10,
+            level_compaction_dynamic_level_bytes: false,
             ..Options::default()
         }
+    }
+
+    fn pending(level0_tables: usize, level_bytes: &[u64], options: &Options) -> u64 {
+        let targets = LevelTargets::new(level_bytes, options);
+        pending_compaction_bytes(level0_tables, level_bytes, &targets, options)
+    }
+
+    fn dynamic(level_bytes: &[u64]) -> LevelTargets {
+        let options = Options {
+            level_compaction_dynamic_level_bytes: true,
+            ..options()
+        };
+        LevelTargets::new(level_bytes, &options)
+    }
+
+    #[test]
+    fn static_targets_grow_from_level_1() {
+        let targets = LevelTargets::new(&[0, 0, 0, 5_000], &options());
+        assert_eq!(targets.base_level, 1);
+        assert_eq!(
+            (1..4)
+                .map(|level| targets.max_bytes(level))
+                .collect::<Vec<_>>(),
+            [100, 1_000, 10_000]
+        );
+        assert_eq!(targets.output_level(0), 1);
+        assert_eq!(targets.output_level(2), 3);
+    }
+
+    #[test]
+    fn dynamic_targets_send_level_0_to_the_last_level_of_an_empty_tree() {
+        let targets = dynamic(&[50, 0, 0, 0, 0]);
+        assert_eq!(targets.base_level, 4);
+        assert_eq!(targets.output_level(0), 4);
+    }
+
+    #[test]
+    fn dynamic_targets_grow_from_the_largest_level_up() {
+        // The last level holds 50,000: level 3 would be 5,000 and level 2
+        // 500, both over the base of 100; level 1's 50 is under it, so
+        // level 1 is the base level, every level target at least 100.
+        let targets = dynamic(&[0, 0, 0, 0, 50_000]);
+        assert_eq!(targets.base_level, 1);
+        assert_eq!(
+            (1..5)
+                .map(|level| targets.max_bytes(level))
+                .collect::<Vec<_>>(),
+            [100, 500, 5_000, 50_000]
+        );
+        // 5,000 in the last level: level 3 would be 500 and level 2 50,
+        // which is over 100 / 10 but under 100, so level 2 is the base.
+        let targets = dynamic(&[0, 0, 0, 0, 5_000]);
+        assert_eq!(targets.base_level, 2);
+        assert_eq!(
+            (2..5)
+                .map(|level| targets.max_bytes(level))
+                .collect::<Vec<_>>(),
+            [100, 500, 5_000]
+        );
+        // 150 in the last level: level 3 would be 15, over 10: base 3,
+        // held at the base target of 100.
+        let targets = dynamic(&[0, 0, 0, 0, 150]);
+        assert_eq!(targets.base_level, 3);
+        assert_eq!(targets.max_bytes(3), 100);
+        assert_eq!(targets.output_level(0), 3);
+        assert_eq!(targets.output_level(3), 4);
+    }
+
+    #[test]
+    fn dynamic_targets_keep_levels_that_already_hold_data() {
+        // Level 1 holds data although the last level is small: level 1
+        // stays the base level with the smallest base target.
+        let targets = dynamic(&[0, 5, 0, 0, 150]);
+        assert_eq!(targets.base_level, 1);
+        assert_eq!(targets.max_bytes(1), 100);
+    }
+
+    #[test]
+    fn dynamic_pending_bytes_count_level_0_with_the_base_level() {
+        let options = Options {
+            level_compaction_dynamic_level_bytes: true,
+            ..options()
+        };
+        // Base level 3 (see above): level 0 (40) merges with its 60.
+        assert_eq!(pending(4, &[40, 0, 0, 60, 150], &options), 100);
     }
 
     #[test]
     fn nothing_is_pending_while_every_level_is_within_its_target() {
         let options = options();
-        assert_eq!(
-            pending_compaction_bytes(3, &[300, 100, 1_000, 5_000], &options),
-            0
-        );
-        assert_eq!(pending_compaction_bytes(0, &[], &options), 0);
-        assert_eq!(pending_compaction_bytes(9, &[900], &options), 0);
+        assert_eq!(pending(3, &[300, 100, 1_000, 5_000], &options), 0);
+        assert_eq!(pending(0, &[], &options), 0);
+        assert_eq!(pending(9, &[900], &options), 0);
     }
 
     #[test]
@@ -280,7 +472,7 @@ mod tests {
         let options = options();
         // Level 0 (40) and level 1 (50) merge; level 1 then holds 90, under
         // its target of 100.
-        assert_eq!(pending_compaction_bytes(4, &[40, 50, 0], &options), 90);
+        assert_eq!(pending(4, &[40, 50, 0], &options), 90);
     }
 
     #[test]
@@ -288,17 +480,14 @@ mod tests {
         let options = options();
         // Level 1: 150 over a target of 100, 50 to push into level 2 (600),
         // fan-out 600 / 150 + 1 = 5: 250.
-        assert_eq!(
-            pending_compaction_bytes(0, &[0, 150, 600, 0], &options),
-            250
-        );
+        assert_eq!(pending(0, &[0, 150, 600, 0], &options), 250);
         // The same excess with nothing below adds nothing (RocksDB).
-        assert_eq!(pending_compaction_bytes(0, &[0, 150, 0, 0], &options), 0);
+        assert_eq!(pending(0, &[0, 150, 0, 0], &options), 0);
         // Level 0 triggered: 40 + 100 for the merge; level 1 becomes 140,
         // 40 over, fan-out 700 / 140 + 1 = 6: 240; level 2 becomes 740,
         // under its target of 1,000. The last level never counts.
         assert_eq!(
-            pending_compaction_bytes(4, &[40, 100, 700, 50_000], &options),
+            pending(4, &[40, 100, 700, 50_000], &options),
             40 + 100 + 240
         );
     }
@@ -308,6 +497,6 @@ mod tests {
         let options = options();
         // Level 0 over its byte target but under its table trigger: no
         // compaction is picked, so nothing may be pending.
-        assert_eq!(pending_compaction_bytes(2, &[10_000, 50, 500], &options), 0);
+        assert_eq!(pending(2, &[10_000, 50, 500], &options), 0);
     }
 }
