@@ -98,6 +98,7 @@ impl Db {
             visible_sequence: AtomicU64::new(opened.state.last_sequence),
             snapshots: Arc::new(SnapshotList::default()),
             tables,
+            published: Arc::clone(&opened.state.published),
             state: Mutex::new(opened.state),
             state_changed: Condvar::new(),
             log: Mutex::new(opened.log),
@@ -431,7 +432,7 @@ impl Db {
     }
 }
 
-fn iterate<K, R: KeyRange<K>>(range: R, sequence: u64, sources: Sources) -> DbIterator {
+fn iterate<K, R: KeyRange<K>>(range: R, sequence: u64, sources: Arc<Sources>) -> DbIterator {
     let (start, end) = range.into_key_bounds();
     DbIterator::new(sources, sequence, start, end)
 }

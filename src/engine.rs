@@ -16,7 +16,7 @@ use crate::fs::{FileLock, FileSystem};
 use crate::options::Options;
 use crate::read::snapshot_list::SnapshotList;
 use crate::recovery::RecoveryReport;
-use crate::state::State;
+use crate::state::{Published, State};
 use crate::stats::Counters;
 use crate::table::TableContext;
 use crate::version::VersionEdit;
@@ -34,6 +34,9 @@ pub(crate) struct Engine {
     pub(crate) queue_changed: Condvar,
     pub(crate) state: Mutex<State>,
     pub(crate) state_changed: Condvar,
+    /// What reads consult, as the state last published it
+    /// ([`State::published`], the same lock).
+    pub(crate) published: Published,
     pub(crate) log: Mutex<LiveLog>,
     /// The last sequence whose writes are all in the memtable.
     pub(crate) visible_sequence: AtomicU64,

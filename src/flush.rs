@@ -82,8 +82,7 @@ impl Engine {
             ..VersionEdit::default()
         };
         self.append_edit(&mut state, &edit)?;
-        state.replace_tables(&[], vec![handle], self.options.num_levels);
-        state.immutable.remove(0);
+        state.install_flushed(handle, self.options.num_levels);
         // Wakes the compaction thread and stalled writers.
         self.state_changed.notify_all();
         drop(state);

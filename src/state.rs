@@ -1,9 +1,13 @@
 //! The live view of the database: the memtable being written, the full
 //! memtables waiting for their flush, the tables, the last sequence, and
 //! whether an earlier failure poisoned the database. One mutex guards it
-//! (`Engine::state`); readers copy out a [`Sources`] and let go.
+//! (`Engine::state`). Readers do not take it: every change to what a read
+//! consults publishes a new [`Sources`] (under the mutex, so in order), and
+//! a read clones the published `Arc` under a read lock held for that clone.
 
 use std::sync::Arc;
+
+use parking_lot::RwLock;
 
 use crate::error::{Error, Result};
 use crate::levels::Levels;
@@ -26,12 +30,23 @@ pub(crate) struct Sources {
     pub(crate) tables: Arc<Levels>,
 }
 
+/// The last published [`Sources`], shared by the state (which replaces it)
+/// and the readers (which clone it).
+pub(crate) type Published = Arc<RwLock<Arc<Sources>>>;
+
 pub(crate) struct State {
+    /// The memtable being written. Only [`State::switch_memtable`] replaces
+    /// it.
     pub(crate) mem: Arc<MemTable>,
-    /// Full memtables waiting for their flush, oldest first.
+    /// Full memtables waiting for their flush, oldest first. Changed only
+    /// by [`State::switch_memtable`] and [`State::install_flushed`].
     pub(crate) immutable: Vec<Arc<MemTable>>,
-    /// Open tables by level, as `version.tables` lists them.
+    /// Open tables by level, as `version.tables` lists them. Replaced only
+    /// by [`State::replace_tables`] and [`State::install_flushed`].
     pub(crate) tables: Arc<Levels>,
+    /// What readers see: `mem`, `immutable` and `tables` as of the last
+    /// change.
+    pub(crate) published: Published,
     /// The live files, as the MANIFEST records them.
     pub(crate) version: VersionState,
     /// The MANIFEST, open for appending edits, and its number.
@@ -52,12 +67,28 @@ pub(crate) struct State {
 }
 
 impl State {
-    pub(crate) fn sources(&self) -> Sources {
-        Sources {
+    /// A published view of a new state's sources, for [`State::published`].
+    pub(crate) fn publish_first(
+        mem: &Arc<MemTable>,
+        immutable: &[Arc<MemTable>],
+        tables: &Arc<Levels>,
+    ) -> Published {
+        Arc::new(RwLock::new(Arc::new(Sources {
+            mem: Arc::clone(mem),
+            immutable: immutable.to_vec(),
+            tables: Arc::clone(tables),
+        })))
+    }
+
+    /// Makes the current sources the ones readers get. Called by every
+    /// change to them, while the state mutex is held.
+    fn publish(&self) {
+        let sources = Arc::new(Sources {
             mem: Arc::clone(&self.mem),
             immutable: self.immutable.clone(),
             tables: Arc::clone(&self.tables),
-        }
+        });
+        *self.published.write() = sources;
     }
 
     /// Installs a new set of tables: the current ones without `removed`,
@@ -68,12 +99,34 @@ impl State {
         added: Vec<Arc<TableHandle>>,
         num_levels: usize,
     ) {
+        self.set_tables(removed, added, num_levels);
+        self.publish();
+    }
+
+    fn set_tables(&mut self, removed: &[u64], added: Vec<Arc<TableHandle>>, num_levels: usize) {
         let kept = self
             .tables
             .all()
             .filter(|table| !removed.contains(&table.meta().number))
             .cloned();
         self.tables = Arc::new(Levels::new(kept.chain(added), num_levels));
+    }
+
+    /// The memtable is full: it joins the immutable ones and `fresh` takes
+    /// its place.
+    pub(crate) fn switch_memtable(&mut self, fresh: MemTable) {
+        let full = std::mem::replace(&mut self.mem, Arc::new(fresh));
+        self.immutable.push(full);
+        self.publish();
+    }
+
+    /// The oldest immutable memtable is now the level-0 table `table`: both
+    /// change in one publication, so no reader sees the writes twice or not
+    /// at all.
+    pub(crate) fn install_flushed(&mut self, table: Arc<TableHandle>, num_levels: usize) {
+        self.set_tables(&[], vec![table], num_levels);
+        self.immutable.remove(0);
+        self.publish();
     }
 
     /// `Err(Poisoned)` once a failure poisoned the database.

@@ -109,7 +109,7 @@ pub(crate) struct Backward {
 impl Backward {
     /// A merge of `sources` (the newest first, as forward) from the end of
     /// the range down.
-    pub(crate) fn new(sources: Sources, end: &Bound<Vec<u8>>) -> Self {
+    pub(crate) fn new(sources: &Sources, end: &Bound<Vec<u8>>) -> Self {
         let seek_key = match end {
             // Every version of the key sorts at or before (key, 0, 0).
             Bound::Included(key) => Some(key::encode(key, 0, 0)),
@@ -123,9 +123,9 @@ impl Backward {
             tables,
         } = sources;
         let mut merged: Vec<Source> = std::iter::once(mem)
-            .chain(immutable.into_iter().rev())
+            .chain(immutable.iter().rev())
             .map(|table| Source::Mem {
-                table,
+                table: Arc::clone(table),
                 buffer: VecDeque::new(),
                 resume_before: None,
                 exhausted: false,

@@ -2,6 +2,8 @@
 //! memtable, the immutable memtables newest first, the level-0 tables newest
 //! first, then in each deeper level the one table whose range holds the key.
 
+use std::sync::Arc;
+
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::memtable::Lookup;
@@ -63,17 +65,30 @@ impl Engine {
         Ok(best.map(|(_, lookup)| lookup))
     }
 
-    pub(crate) fn sources(&self) -> Sources {
-        self.state.lock().sources()
+    /// The sources readers see now (without the state mutex).
+    pub(crate) fn sources(&self) -> Arc<Sources> {
+        Arc::clone(&self.published.read())
     }
 
-    /// The latest sequence and the sources to read it from, taken together:
-    /// a compaction installed after this point only dropped versions that
-    /// the sequence can no longer see (it is at least the compaction's
-    /// smallest readable sequence), and one installed before is not in
-    /// these sources.
-    pub(crate) fn latest(&self) -> (u64, Sources) {
-        let state = self.state.lock();
-        (self.visible(), state.sources())
+    /// The latest sequence and the sources to read it from, as one
+    /// consistent pair: the same sources were published before and after
+    /// the sequence was read, so no change came in between. Then every
+    /// write up to the sequence is in these sources (a memtable switch
+    /// publishes before any write goes to the new memtable), and a
+    /// compaction in them only dropped versions the sequence can no longer
+    /// see (it chose what to drop by a sequence read before it was
+    /// published, so no larger than this one). Without the state mutex: a
+    /// reader retries only if a flush, switch or compaction was published
+    /// in the instant between its two looks.
+    pub(crate) fn latest(&self) -> (u64, Arc<Sources>) {
+        let mut sources = self.sources();
+        loop {
+            let sequence = self.visible();
+            let again = self.sources();
+            if Arc::ptr_eq(&sources, &again) {
+                return (sequence, sources);
+            }
+            sources = again;
+        }
     }
 }

@@ -124,7 +124,7 @@ pub struct DbIterator {
     end: Bound<Vec<u8>>,
     last_user_key: Option<Vec<u8>>,
     /// The sources again, for the backward merge (started on first use).
-    sources_for_back: Option<Sources>,
+    sources_for_back: Option<Arc<Sources>>,
     back: Option<Backward>,
     /// The last key the backward merge decided: the forward one stops there.
     back_last_user_key: Option<Vec<u8>>,
@@ -143,7 +143,7 @@ impl std::fmt::Debug for DbIterator {
 
 impl DbIterator {
     pub(crate) fn new(
-        sources: Sources,
+        sources: Arc<Sources>,
         sequence: u64,
         start: Bound<Vec<u8>>,
         end: Bound<Vec<u8>>,
@@ -154,35 +154,34 @@ impl DbIterator {
             }
             Bound::Unbounded => None,
         };
-        let sources_for_back = Some(sources.clone());
         let Sources {
             mem,
             immutable,
             tables,
-        } = sources;
-        let mut sources: Vec<Source> = std::iter::once(mem)
-            .chain(immutable.into_iter().rev())
+        } = sources.as_ref();
+        let mut merged: Vec<Source> = std::iter::once(mem)
+            .chain(immutable.iter().rev())
             .map(|table| Source::Mem {
-                table,
+                table: Arc::clone(table),
                 buffer: VecDeque::new(),
                 resume_after: None,
                 exhausted: false,
             })
             .collect();
-        sources.extend(
+        merged.extend(
             tables
                 .level(0)
                 .iter()
                 .rev()
                 .map(|table| Source::Table(table.entries_from(seek_key.as_deref()))),
         );
-        sources.extend((1..tables.count()).filter_map(|level| {
+        merged.extend((1..tables.count()).filter_map(|level| {
             let level = tables.level(level);
             (!level.is_empty())
                 .then(|| Source::Level(LevelEntries::new(level, seek_key.as_deref())))
         }));
         DbIterator {
-            sources,
+            sources: merged,
             heap: BinaryHeap::new(),
             started: false,
             sequence,
@@ -190,7 +189,7 @@ impl DbIterator {
             start,
             end,
             last_user_key: None,
-            sources_for_back,
+            sources_for_back: Some(sources),
             back: None,
             back_last_user_key: None,
             finished: false,
@@ -274,7 +273,7 @@ impl DbIterator {
             let Some(sources) = self.sources_for_back.take() else {
                 return Ok(None);
             };
-            self.back = Some(Backward::new(sources, &self.end));
+            self.back = Some(Backward::new(&sources, &self.end));
         }
         let Some(back) = self.back.as_mut() else {
             return Ok(None);

@@ -142,12 +142,14 @@ pub(crate) fn apply(
         .iter()
         .map(|meta| TableHandle::open(tables, meta))
         .collect::<Result<Vec<_>>>()?;
-    let tables = Levels::new(tables, options.num_levels);
+    let tables = Arc::new(Levels::new(tables, options.num_levels));
+    let mem = Arc::new(MemTable::new(log_number));
     Ok(Opened {
         state: State {
-            mem: Arc::new(MemTable::new(log_number)),
+            published: State::publish_first(&mem, &[], &tables),
+            mem,
             immutable: Vec::new(),
-            tables: Arc::new(tables),
+            tables,
             version,
             manifest,
             manifest_number,

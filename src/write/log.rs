@@ -3,7 +3,6 @@
 //! the MANIFEST before any write reaches it) and a new memtable take over,
 //! and the full memtable waits for the flush thread.
 
-use std::sync::Arc;
 use std::time::Instant;
 
 use parking_lot::MutexGuard;
@@ -183,8 +182,7 @@ impl Engine {
         log.writer = Writer::new(file, WriterOptions::default());
         log.number = number;
         drop(log);
-        let full = std::mem::replace(&mut state.mem, Arc::new(MemTable::new(number)));
-        state.immutable.push(full);
+        state.switch_memtable(MemTable::new(number));
         self.state_changed.notify_all();
         Ok(())
     }
