@@ -94,7 +94,10 @@ pub struct Options {
     /// [`MAX_LEVEL0_COMPACTION_TRIGGER`] (64).
     pub level0_compaction_trigger: usize,
     /// Bytes of table data blocks kept in memory, shared by all tables
-    /// (default 8 MiB). Any size; 0 caches nothing.
+    /// (default 8 MiB). Any size; 0 caches nothing. Split into shards of
+    /// at least 512 KiB (at most 64), each with its own lock and LRU order,
+    /// as RocksDB's block cache is; a block larger than a shard is not
+    /// cached.
     pub block_cache_size: usize,
     /// With this many level-0 tables, each write (each group of concurrent
     /// writes committed together) is delayed by a

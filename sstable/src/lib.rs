@@ -57,7 +57,7 @@ mod verify;
 pub use block::{Block, BlockIterator, KeyOrder};
 pub use block_builder::BlockBuilder;
 pub use builder::{TableBuilder, TableOptions, TableSummary};
-pub use cache::BlockCache;
+pub use cache::{BlockCache, MAX_CACHE_SHARDS, MIN_CACHE_SHARD_BYTES};
 pub use compression::{COMPRESSION_LZ4, Compression, decompress};
 pub use error::{Error, Result};
 pub use filter::{BloomFilter, BloomFilterBuilder, filter_hash};

@@ -92,3 +92,48 @@ fn hits_and_misses_count_each_lookup_once() {
     table.get(b"key001990", 5).unwrap().unwrap();
     assert_eq!((cache.hits(), cache.misses()), (1, 2));
 }
+
+#[test]
+fn the_capacity_is_split_into_shards_of_at_least_half_a_mebibyte() {
+    use strata_sstable::{MAX_CACHE_SHARDS, MIN_CACHE_SHARD_BYTES};
+    assert_eq!(BlockCache::new(0).shard_count(), 1);
+    assert_eq!(BlockCache::new(64 << 10).shard_count(), 1);
+    assert_eq!(BlockCache::new(MIN_CACHE_SHARD_BYTES * 3).shard_count(), 2);
+    assert_eq!(BlockCache::new(8 << 20).shard_count(), 16);
+    assert_eq!(BlockCache::new(1 << 30).shard_count(), MAX_CACHE_SHARDS);
+}
+
+#[test]
+fn a_sharded_cache_stays_within_its_bound_and_serves_concurrent_readers() {
+    // 4 MiB in 8 shards; 4,000 entries of 200 bytes per table, 6 tables:
+    // about 5 MB of blocks, more than fits.
+    let cache = BlockCache::new(4 << 20);
+    assert_eq!(cache.shard_count(), 8);
+    let bytes = table_bytes(4_000);
+    let plain = Table::open(bytes.clone(), "plain.sst").unwrap();
+    let tables: Vec<Table> = (0..6)
+        .map(|id| Table::open_cached(bytes.clone(), "cached.sst", Arc::clone(&cache), id).unwrap())
+        .collect();
+    std::thread::scope(|scope| {
+        for thread in 0..4u32 {
+            let tables = &tables;
+            let plain = &plain;
+            scope.spawn(move || {
+                for round in 0..2u32 {
+                    for index in (thread..4_000).step_by(13) {
+                        let key = format!("key{index:06}");
+                        let table = &tables[((index + round) % 6) as usize];
+                        assert_eq!(
+                            table.get(key.as_bytes(), 5).unwrap(),
+                            plain.get(key.as_bytes(), 5).unwrap()
+                        );
+                    }
+                }
+            });
+        }
+    });
+    assert!(cache.size_bytes() <= 4 << 20, "{}", cache.size_bytes());
+    // Most of the capacity is in use: the shards are evenly loaded.
+    assert!(cache.size_bytes() >= 3 << 20, "{}", cache.size_bytes());
+    assert!(cache.hits() > 0 && cache.misses() > 0);
+}
