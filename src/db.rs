@@ -177,7 +177,9 @@ impl Db {
     /// Sets `key` to `value` (not synced; see [`Db::write`]). Keys and
     /// values are anything that is bytes: `b"k"`, `"k"`, a `Vec<u8>`, ...
     pub fn put(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<()> {
-        let mut batch = WriteBatch::new();
+        let (key, value) = (key.as_ref(), value.as_ref());
+        // One allocation: a tag and two lengths of at most five bytes.
+        let mut batch = WriteBatch::with_capacity(key.len() + value.len() + 11);
         batch.put(key, value);
         self.write(batch, &WriteOptions::default())
     }

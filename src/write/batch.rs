@@ -65,6 +65,16 @@ impl WriteBatch {
         WriteBatch::default()
     }
 
+    /// An empty batch with room for about `bytes` bytes of keys and values
+    /// before it grows (a few bytes per update go to tags and lengths).
+    #[must_use]
+    pub fn with_capacity(bytes: usize) -> Self {
+        WriteBatch {
+            builder: BatchBuilder::with_capacity(bytes),
+            invalid: None,
+        }
+    }
+
     /// Sets `key` to `value`.
     pub fn put(&mut self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> &mut Self {
         let (key, value) = (key.as_ref(), value.as_ref());

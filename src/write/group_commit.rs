@@ -99,12 +99,12 @@ impl Engine {
         {
             // The log is written before the memtable.
             let mut log = self.log.lock();
-            let path = self.directory.join(filename::log(log.number));
             let written = log
                 .writer
                 .add_record(&payload)
                 .and_then(|()| if sync { log.writer.sync() } else { Ok(()) });
             if let Err(source) = written {
+                let path = self.directory.join(filename::log(log.number));
                 let error = Error::io(path, "append to", source);
                 self.poison(&error);
                 return Err(error);
@@ -118,9 +118,8 @@ impl Engine {
         }
         apply_to_memtable(&mem, &payload)?;
         let last = sequence + u64::from(count) - 1;
-        // Published under the state lock, so that a reader that takes the
-        // sequence and the sources together (`Engine::latest`) sees a
-        // consistent pair.
+        // `last_sequence` is the state's; readers look only at the atomic
+        // (`Engine::latest` pairs it with the published sources).
         let mut state = self.state.lock();
         state.last_sequence = last;
         self.visible_sequence.store(last, Ordering::Release);

@@ -310,8 +310,18 @@ impl BatchBuilder {
     /// An empty batch.
     #[must_use]
     pub fn new() -> Self {
+        Self::with_capacity(0)
+    }
+
+    /// An empty batch with room for `bytes` bytes of entries (each entry
+    /// takes its key and value, a tag and up to five bytes per length)
+    /// before it grows.
+    #[must_use]
+    pub fn with_capacity(bytes: usize) -> Self {
+        let mut encoded = Vec::with_capacity(BATCH_HEADER_SIZE + bytes);
+        encoded.resize(BATCH_HEADER_SIZE, 0);
         BatchBuilder {
-            bytes: vec![0; BATCH_HEADER_SIZE],
+            bytes: encoded,
             count: 0,
         }
     }
