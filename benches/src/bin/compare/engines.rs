@@ -66,6 +66,8 @@ pub trait Engine: Send + Sync {
     /// Flushes the memtable and waits until no flush or compaction is
     /// running or pending.
     fn wait_idle(&self);
+    /// Tables in level 0 now.
+    fn level0_tables(&self) -> u64;
 }
 
 /// The engine names known to this build.
@@ -137,6 +139,13 @@ impl Engine for StrataEngine {
             read += 1;
         }
         read
+    }
+
+    fn level0_tables(&self) -> u64 {
+        self.0
+            .levels()
+            .first()
+            .map_or(0, |level| level.tables as u64)
     }
 
     fn wait_idle(&self) {
@@ -243,6 +252,10 @@ mod rocks {
             }
             iterator.status().expect("rocksdb seek");
             read
+        }
+
+        fn level0_tables(&self) -> u64 {
+            self.property("rocksdb.num-files-at-level0")
         }
 
         fn wait_idle(&self) {

@@ -36,6 +36,10 @@ pub(crate) struct Config {
     pub(crate) sync_seconds: f64,
     /// MiB of WAL the reopen workload recovers.
     pub(crate) reopen_mib: f64,
+    /// Seconds of the mixed workload.
+    pub(crate) mixed_seconds: f64,
+    /// Puts per second of the mixed workload's writer (0: as fast as it can).
+    pub(crate) mixed_write_rate: f64,
     /// Repetitions of each (engine, workload).
     pub(crate) reps: u32,
     pub(crate) workloads: Vec<String>,
@@ -58,6 +62,8 @@ impl Default for Config {
             scan_passes: 3,
             sync_seconds: 5.0,
             reopen_mib: 64.0,
+            mixed_seconds: 600.0,
+            mixed_write_rate: 20_000.0,
             reps: 3,
             workloads: workloads::ALL.iter().map(|w| (*w).to_owned()).collect(),
             engines: engines::available()
@@ -114,6 +120,8 @@ impl Config {
             format!("--scan-passes={}", self.scan_passes),
             format!("--sync-seconds={}", self.sync_seconds),
             format!("--reopen-mib={}", self.reopen_mib),
+            format!("--mixed-seconds={}", self.mixed_seconds),
+            format!("--mixed-write-rate={}", self.mixed_write_rate),
             format!("--write-buffer-mib={}", self.write_buffer_mib),
             format!("--cache-mib={}", self.cache_mib),
             format!("--dir={}", self.dir.display()),
@@ -130,6 +138,8 @@ impl Config {
             ("scan_passes", Json::Num(self.scan_passes as f64)),
             ("sync_seconds", Json::Num(self.sync_seconds)),
             ("reopen_bytes", Json::Num(self.reopen_bytes() as f64)),
+            ("mixed_seconds", Json::Num(self.mixed_seconds)),
+            ("mixed_write_rate", Json::Num(self.mixed_write_rate)),
             ("reps", Json::Num(f64::from(self.reps))),
             (
                 "write_buffer_size",
@@ -165,8 +175,11 @@ usage: compare [OPTIONS]
   --scan-passes N       full scans of readseq (default 3)
   --sync-seconds S      duration of each fillsync run (default 5)
   --reopen-mib M        WAL size the reopen workload recovers (default 64)
+  --mixed-seconds S     duration of the mixed workload (default 600)
+  --mixed-write-rate R  puts/s of the mixed workload's writer (default 20000;
+                        0: unpaced)
   --reps R              repetitions, engines alternated (default 3)
-  --workloads A,B,...   subset of the workloads (default all)
+  --workloads A,B,...   subset of the workloads (default all but mixed)
   --engines A,B         subset of strata,rocksdb (default both)
   --write-buffer-mib M  memtable size on both engines (default 4)
   --cache-mib M         block cache on both engines (default 8)
@@ -210,6 +223,7 @@ fn parse(args: &[String]) -> Result<(Config, Option<ChildRun>), String> {
                 config.num = 20_000;
                 config.sync_seconds = 0.3;
                 config.reopen_mib = 1.0;
+                config.mixed_seconds = 20.0;
             }
             "--child" => {
                 let engine = next(&mut index, &name, None)?;
@@ -226,6 +240,8 @@ fn parse(args: &[String]) -> Result<(Config, Option<ChildRun>), String> {
                     "--scan-passes" => config.scan_passes = number(&name, &value)?,
                     "--sync-seconds" => config.sync_seconds = number(&name, &value)?,
                     "--reopen-mib" => config.reopen_mib = number(&name, &value)?,
+                    "--mixed-seconds" => config.mixed_seconds = number(&name, &value)?,
+                    "--mixed-write-rate" => config.mixed_write_rate = number(&name, &value)?,
                     "--reps" => config.reps = number(&name, &value)?,
                     "--write-buffer-mib" => config.write_buffer_mib = number(&name, &value)?,
                     "--cache-mib" => config.cache_mib = number(&name, &value)?,
@@ -246,11 +262,15 @@ fn parse(args: &[String]) -> Result<(Config, Option<ChildRun>), String> {
     if config.num == 0 || config.reps == 0 || config.scan_passes == 0 {
         return Err("--num, --reps and --scan-passes must be positive".to_owned());
     }
+    if !(config.mixed_seconds > 0.0 && config.mixed_write_rate >= 0.0) {
+        return Err("--mixed-seconds must be positive, --mixed-write-rate not negative".to_owned());
+    }
     for workload in &config.workloads {
-        if !workloads::ALL.contains(&workload.as_str()) {
+        if !workloads::known(workload) {
             return Err(format!(
-                "unknown workload {workload:?}; known: {}",
-                workloads::ALL.join(",")
+                "unknown workload {workload:?}; known: {},{}",
+                workloads::ALL.join(","),
+                workloads::EXTRA.join(",")
             ));
         }
     }
@@ -272,7 +292,7 @@ fn main() {
         Err(message) => {
             if message.is_empty() {
                 print!("{USAGE}\nworkloads:\n");
-                for workload in workloads::ALL {
+                for workload in workloads::ALL.iter().chain(workloads::EXTRA) {
                     println!("  {workload:<12} {}", workloads::describe(workload));
                 }
                 return;
@@ -404,6 +424,21 @@ fn parent(config: &Config) {
             "ratio = Strata ops/s / RocksDB ops/s (median of reps; in brackets the spread of per-rep ratios); \
              w-amp = bytes written / user bytes; +RSS = peak RSS growth during the measured phase"
         );
+        // The workloads with fields of their own: one line per run.
+        for row in rows.iter().filter(|row| !row.extra.is_empty()) {
+            let fields: Vec<String> = row
+                .extra
+                .iter()
+                .map(|(name, value)| format!("{name}={value:.1}"))
+                .collect();
+            println!(
+                "{} {} rep {}: {}",
+                row.workload,
+                row.engine,
+                row.rep,
+                fields.join(" ")
+            );
+        }
     }
     if let Some(path) = &config.svg {
         if ratios.is_empty() {

@@ -160,7 +160,24 @@ impl Row {
 }
 
 /// The workload-specific fields a row may carry.
-const EXTRA: &[&str] = &["wal_bytes", "tables_before_open", "entries_read"];
+const EXTRA: &[&str] = &[
+    "wal_bytes",
+    "tables_before_open",
+    "entries_read",
+    "mixed_reads",
+    "mixed_writes",
+    "level0_max",
+    "level0_last",
+    "rss_first_mib",
+    "rss_last_mib",
+    "rss_max_mib",
+    "get_p99_first_us",
+    "get_p99_last_us",
+    "get_p99_max_us",
+    "put_p99_first_us",
+    "put_p99_last_us",
+    "put_p99_max_us",
+];
 
 /// A flat JSON value: all this runner writes.
 #[derive(Clone, Debug, PartialEq)]

@@ -35,6 +35,15 @@ pub const ALL: &[&str] = &[
     "reopen",
 ];
 
+/// Workloads that run only when named in `--workloads` (too long for the
+/// default set).
+pub const EXTRA: &[&str] = &["mixed"];
+
+/// Whether `name` is a workload of [`ALL`] or [`EXTRA`].
+pub fn known(name: &str) -> bool {
+    ALL.contains(&name) || EXTRA.contains(&name)
+}
+
 /// What each workload does, for `--help` and the documentation.
 pub fn describe(name: &str) -> &'static str {
     match name {
@@ -49,6 +58,11 @@ pub fn describe(name: &str) -> &'static str {
             "synced single-key puts from 1/4/16 threads for --sync-seconds"
         }
         "reopen" => "open time of a database whose unflushed WAL holds --reopen-mib MiB",
+        "mixed" => {
+            "after fillrandom: for --mixed-seconds, one thread overwrites random keys at \
+             --mixed-write-rate puts/s while another reads random keys; level-0 tables, \
+             RSS and per-interval p99 sampled over time (not in the default set)"
+        }
         _ => "unknown",
     }
 }
@@ -209,7 +223,7 @@ pub fn run(config: &Config, engine_name: &str, workload: &str, rep: u32) -> Row 
     let mut engine = engines::open(engine_name, &path, &matched);
     let needs_fill = matches!(
         workload,
-        "overwrite" | "readrandom" | "readmissing" | "readseq" | "seekrandom"
+        "overwrite" | "readrandom" | "readmissing" | "readseq" | "seekrandom" | "mixed"
     );
     if needs_fill {
         fill_random(engine.as_ref(), n, seed);
@@ -334,7 +348,8 @@ pub fn run(config: &Config, engine_name: &str, workload: &str, rep: u32) -> Row 
                 ..Phase::default()
             }
         }
-        other => panic!("unknown workload {other:?}; known: {ALL:?}"),
+        "mixed" => mixed(engine.as_ref(), config, engine_name, seed, &mut extra),
+        other => panic!("unknown workload {other:?}; known: {ALL:?} {EXTRA:?}"),
     };
     let idle_start = Instant::now();
     engine.wait_idle();
@@ -407,6 +422,149 @@ fn fill_sync(engine: &dyn Engine, threads: u64, duration: Duration, seed: u64) -
     }
 }
 
+/// One interval of the mixed workload, as sampled.
+struct Sample {
+    seconds: f64,
+    level0_tables: u64,
+    rss: u64,
+}
+
+/// The mixed workload: a paced writer and a free-running reader for
+/// `config.mixed_seconds`, with level-0 tables, RSS and per-interval
+/// latency percentiles recorded every `MIXED_INTERVAL`. Each interval is
+/// printed to stderr as it closes; the summary goes into `extra`. The
+/// phase's latency columns are the reads'.
+fn mixed(
+    engine: &dyn Engine,
+    config: &Config,
+    engine_name: &str,
+    seed: u64,
+    extra: &mut Vec<(&'static str, f64)>,
+) -> Phase {
+    const MIXED_INTERVAL: Duration = Duration::from_secs(10);
+    let n = config.num;
+    let duration = Duration::from_secs_f64(config.mixed_seconds);
+    let intervals = (duration.as_secs_f64() / MIXED_INTERVAL.as_secs_f64()).ceil() as usize;
+    let start = Instant::now();
+    let deadline = start + duration;
+    let interval_of =
+        |at: Instant| ((at - start).as_secs_f64() / MIXED_INTERVAL.as_secs_f64()) as usize;
+    let (reads, writes, samples) = std::thread::scope(|scope| {
+        let writer = scope.spawn(|| {
+            let mut rng = Rng::new(seed ^ 0x77);
+            let mut value = value(&mut rng);
+            value[1] ^= 0xff;
+            let mut latency: Vec<Histogram> =
+                (0..intervals).map(|_| Histogram::default()).collect();
+            let mut ops = 0u64;
+            let rate = config.mixed_write_rate;
+            loop {
+                let now = Instant::now();
+                if now >= deadline {
+                    break;
+                }
+                if rate > 0.0 {
+                    // Paced: the n-th put is due at n / rate seconds.
+                    let due = start + Duration::from_secs_f64(ops as f64 / rate);
+                    if due > now {
+                        std::thread::sleep((due - now).min(deadline - now));
+                        continue;
+                    }
+                }
+                let before = Instant::now();
+                engine.put(&present(rng.below(n)), &value, false);
+                let index = interval_of(before).min(intervals - 1);
+                latency[index].record(before.elapsed().as_nanos() as u64);
+                ops += 1;
+            }
+            (ops, latency)
+        });
+        let sampler = scope.spawn(|| {
+            let mut samples = Vec::new();
+            for interval in 1..=intervals {
+                let due = start + MIXED_INTERVAL * interval as u32;
+                let now = Instant::now();
+                if due > now {
+                    std::thread::sleep(due - now);
+                }
+                let (rss, _) = measure::rss();
+                samples.push(Sample {
+                    seconds: start.elapsed().as_secs_f64(),
+                    level0_tables: engine.level0_tables(),
+                    rss,
+                });
+            }
+            samples
+        });
+        let mut rng = Rng::new(seed ^ 0x99);
+        let mut latency: Vec<Histogram> = (0..intervals).map(|_| Histogram::default()).collect();
+        let mut ops = 0u64;
+        loop {
+            let before = Instant::now();
+            if before >= deadline {
+                break;
+            }
+            let found = engine.get(&present(rng.below(n)));
+            assert!(found, "{engine_name} mixed: a present key was not found");
+            let index = interval_of(before).min(intervals - 1);
+            latency[index].record(before.elapsed().as_nanos() as u64);
+            ops += 1;
+        }
+        let writes = writer.join().expect("writer");
+        let samples = sampler.join().expect("sampler");
+        ((ops, latency), writes, samples)
+    });
+    let seconds = start.elapsed().as_secs_f64();
+    let (read_ops, read_latency) = reads;
+    let (write_ops, write_latency) = writes;
+    let p99 = |histogram: &Histogram| histogram.percentile_us(0.99).unwrap_or(0.0);
+    for (index, sample) in samples.iter().enumerate() {
+        eprintln!(
+            "  mixed {engine_name} t={:>5.0}s level0={:>3} rss={:>7.1} MiB get p99={:>8.1} us put p99={:>8.1} us",
+            sample.seconds,
+            sample.level0_tables,
+            sample.rss as f64 / f64::from(1 << 20),
+            p99(&read_latency[index]),
+            p99(&write_latency[index]),
+        );
+    }
+    let mib = |bytes: u64| bytes as f64 / f64::from(1 << 20);
+    let max_of = |values: &mut dyn Iterator<Item = f64>| values.fold(0.0, f64::max);
+    extra.push(("mixed_reads", read_ops as f64));
+    extra.push(("mixed_writes", write_ops as f64));
+    extra.push((
+        "level0_max",
+        max_of(&mut samples.iter().map(|s| s.level0_tables as f64)),
+    ));
+    extra.push((
+        "level0_last",
+        samples.last().map_or(0.0, |s| s.level0_tables as f64),
+    ));
+    extra.push(("rss_first_mib", samples.first().map_or(0.0, |s| mib(s.rss))));
+    extra.push(("rss_last_mib", samples.last().map_or(0.0, |s| mib(s.rss))));
+    extra.push((
+        "rss_max_mib",
+        max_of(&mut samples.iter().map(|s| mib(s.rss))),
+    ));
+    extra.push(("get_p99_first_us", read_latency.first().map_or(0.0, p99)));
+    extra.push(("get_p99_last_us", read_latency.last().map_or(0.0, p99)));
+    extra.push(("get_p99_max_us", max_of(&mut read_latency.iter().map(p99))));
+    extra.push(("put_p99_first_us", write_latency.first().map_or(0.0, p99)));
+    extra.push(("put_p99_last_us", write_latency.last().map_or(0.0, p99)));
+    extra.push(("put_p99_max_us", max_of(&mut write_latency.iter().map(p99))));
+    let mut latency = Histogram::default();
+    for histogram in &read_latency {
+        latency.merge(histogram);
+    }
+    Phase {
+        ops: read_ops + write_ops,
+        bytes: (read_ops + write_ops) * ENTRY_SIZE,
+        user_bytes_written: write_ops * ENTRY_SIZE,
+        seconds,
+        latency,
+    }
+}
+
 /// Stands in for an engine between the close and the reopen.
 struct Closed;
 
@@ -424,6 +582,9 @@ impl Engine for Closed {
         unreachable!("closed")
     }
     fn wait_idle(&self) {}
+    fn level0_tables(&self) -> u64 {
+        unreachable!("closed")
+    }
 }
 
 fn count_files(path: &Path, suffixes: &[&str]) -> usize {
