@@ -189,8 +189,20 @@ impl TableHandle {
 
     /// Entries in internal-key order from the first key not less than `from`.
     pub(crate) fn entries_from(self: &Arc<Self>, from: Option<&[u8]>) -> TableEntries {
+        self.entries(from, true)
+    }
+
+    /// Every entry in internal-key order, read from the file without the
+    /// block cache ([`strata_sstable::Table::iter_uncached`]): a
+    /// compaction's input.
+    pub(crate) fn entries_uncached(self: &Arc<Self>) -> TableEntries {
+        self.entries(None, false)
+    }
+
+    fn entries(self: &Arc<Self>, from: Option<&[u8]>, use_cache: bool) -> TableEntries {
         let (iterator, error) = match self.table() {
-            Ok(table) => (Some(table.iter()), None),
+            Ok(table) if use_cache => (Some(table.iter()), None),
+            Ok(table) => (Some(table.iter_uncached()), None),
             Err(error) => (None, Some(error)),
         };
         TableEntries {
@@ -229,6 +241,18 @@ pub(crate) struct TableEntries {
 
 impl TableEntries {
     pub(crate) fn next(&mut self) -> Option<Result<(Vec<u8>, Vec<u8>)>> {
+        let (mut key, mut value) = (Vec::new(), Vec::new());
+        self.next_into(&mut key, &mut value)
+            .map(|moved| moved.map(|()| (key, value)))
+    }
+
+    /// [`TableEntries::next`] into `key` and `value`, whose allocations are
+    /// reused (their old contents are replaced).
+    pub(crate) fn next_into(
+        &mut self,
+        key: &mut Vec<u8>,
+        value: &mut Vec<u8>,
+    ) -> Option<Result<()>> {
         if let Some(error) = self.error.take() {
             return Some(Err(error));
         }
@@ -245,7 +269,11 @@ impl TableEntries {
         if !iterator.valid() {
             return None;
         }
-        Some(Ok((iterator.key().to_vec(), iterator.value().to_vec())))
+        key.clear();
+        key.extend_from_slice(iterator.key());
+        value.clear();
+        value.extend_from_slice(iterator.value());
+        Some(Ok(()))
     }
 }
 

@@ -243,3 +243,25 @@ fn pending_compaction_limits_hold_writes_up_until_compaction_catches_up() {
     let off = run(0, 0);
     assert_eq!(off.pending_compaction_stalls, 0, "{off:?}");
 }
+
+#[test]
+fn compactions_read_their_inputs_without_the_block_cache() {
+    let directory = tempfile::tempdir().unwrap();
+    let db = Db::open(directory.path(), small_levels()).unwrap();
+    for index in 0..20_000u64 {
+        db.put(key(index.wrapping_mul(7_919) % 20_000), [b'c'; 100])
+            .unwrap();
+    }
+    db.flush().unwrap();
+    db.wait_for_background_idle().unwrap();
+    let stats = db.stats();
+    assert!(stats.compactions > 0, "{stats:?}");
+    // No read ran: every lookup the cache saw would be a compaction's.
+    assert_eq!(
+        (stats.block_cache_hits, stats.block_cache_misses),
+        (0, 0),
+        "{stats:?}"
+    );
+    assert_eq!(db.get(key(5)).unwrap(), Some(vec![b'c'; 100]));
+    assert_eq!(db.stats().block_cache_misses, 1);
+}

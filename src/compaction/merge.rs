@@ -28,10 +28,11 @@ enum Run {
 }
 
 impl Run {
-    fn next(&mut self) -> Option<Result<(Vec<u8>, Vec<u8>)>> {
+    /// The next entry into `key` and `value` (allocations reused).
+    fn next_into(&mut self, key: &mut Vec<u8>, value: &mut Vec<u8>) -> Option<Result<()>> {
         match self {
-            Run::Table(entries) => entries.next(),
-            Run::Level(entries) => entries.next(),
+            Run::Table(entries) => entries.next_into(key, value),
+            Run::Level(entries) => entries.next_into(key, value),
         }
     }
 }
@@ -95,17 +96,18 @@ pub(crate) fn merge(compaction: &Compaction, context: MergeContext<'_>) -> Resul
                 .inputs
                 .iter()
                 .rev()
-                .map(|table| Run::Table(table.entries_from(None))),
+                .map(|table| Run::Table(table.entries_uncached())),
         );
     } else {
-        runs.push(Run::Level(LevelEntries::new(&compaction.inputs, None)));
+        runs.push(Run::Level(LevelEntries::uncached(&compaction.inputs)));
     }
-    runs.push(Run::Level(LevelEntries::new(&compaction.next_inputs, None)));
+    runs.push(Run::Level(LevelEntries::uncached(&compaction.next_inputs)));
 
     let mut heap = BinaryHeap::new();
     for (index, run) in runs.iter_mut().enumerate() {
-        if let Some(entry) = run.next() {
-            let (key, value) = entry?;
+        let (mut key, mut value) = (Vec::new(), Vec::new());
+        if let Some(moved) = run.next_into(&mut key, &mut value) {
+            moved?;
             heap.push(Reverse(Head {
                 key,
                 value,
@@ -116,60 +118,68 @@ pub(crate) fn merge(compaction: &Compaction, context: MergeContext<'_>) -> Resul
 
     let mut outputs = Vec::new();
     let mut writer: Option<(TableWriter, u64)> = None;
-    let mut previous: Option<Vec<u8>> = None;
-    let mut current_user_key: Option<Vec<u8>> = None;
+    // The last internal key seen and the user key being merged: buffers
+    // reused from entry to entry, as are each head's key and value, so the
+    // merge allocates per table and block, not per entry.
+    let mut previous: Vec<u8> = Vec::new();
+    let mut have_previous = false;
+    let mut current_user_key: Vec<u8> = Vec::new();
     let mut newer_sequence = u64::MAX;
-    while let Some(Reverse(head)) = heap.pop() {
-        if let Some(entry) = runs[head.run].next() {
-            let (key, value) = entry?;
-            heap.push(Reverse(Head {
-                key,
-                value,
-                run: head.run,
-            }));
-        }
-        let Head { key, value, .. } = head;
+    while let Some(Reverse(mut head)) = heap.pop() {
         // The same internal key twice (a batch replayed again by
         // SkipAnyCorruptedRecords) is written once.
-        if previous.as_deref() == Some(&key[..]) {
-            continue;
-        }
-        let (user_key, sequence, kind) = key::decode(&key).ok_or_else(|| Error::Corruption {
-            path: directory.to_path_buf(),
-            offset: 0,
-            reason: "a compaction input entry has no internal-key trailer".to_owned(),
-        })?;
-        let new_user_key = current_user_key.as_deref() != Some(user_key);
-        if new_user_key {
-            current_user_key = Some(user_key.to_vec());
-            newer_sequence = u64::MAX;
-            // Cut the output only between user keys, so that no key spans
-            // two tables of one level.
-            if let Some((table, _)) = &writer
-                && table.size_estimate_bytes() >= options.target_file_size_base
-                && let Some((table, largest)) = writer.take()
-            {
-                outputs.push(table.finish(fs, directory, largest)?);
+        if !(have_previous && previous == head.key) {
+            let (user_key, sequence, kind) =
+                key::decode(&head.key).ok_or_else(|| Error::Corruption {
+                    path: directory.to_path_buf(),
+                    offset: 0,
+                    reason: "a compaction input entry has no internal-key trailer".to_owned(),
+                })?;
+            let new_user_key = !have_previous || current_user_key != user_key;
+            if new_user_key {
+                current_user_key.clear();
+                current_user_key.extend_from_slice(user_key);
+                newer_sequence = u64::MAX;
+                // Cut the output only between user keys, so that no key
+                // spans two tables of one level.
+                if let Some((table, _)) = &writer
+                    && table.size_estimate_bytes() >= options.target_file_size_base
+                    && let Some((table, largest)) = writer.take()
+                {
+                    outputs.push(table.finish(fs, directory, largest)?);
+                }
             }
-        }
-        let shadowed = newer_sequence <= smallest_snapshot;
-        let dead_deletion = kind != Kind::Value as u8
-            && sequence <= smallest_snapshot
-            && is_base_level_for_key(levels, output_level, user_key);
-        newer_sequence = sequence;
-        if !shadowed && !dead_deletion {
-            if writer.is_none() {
-                let number = new_file_number();
-                let table =
-                    TableWriter::create(fs, directory, number, level_u32(output_level), options)?;
-                writer = Some((table, 0));
+            let shadowed = newer_sequence <= smallest_snapshot;
+            let dead_deletion = kind != Kind::Value as u8
+                && sequence <= smallest_snapshot
+                && is_base_level_for_key(levels, output_level, user_key);
+            newer_sequence = sequence;
+            if !shadowed && !dead_deletion {
+                if writer.is_none() {
+                    let number = new_file_number();
+                    let table = TableWriter::create(
+                        fs,
+                        directory,
+                        number,
+                        level_u32(output_level),
+                        options,
+                    )?;
+                    writer = Some((table, 0));
+                }
+                if let Some((table, largest)) = &mut writer {
+                    table.add(&head.key, &head.value)?;
+                    *largest = (*largest).max(sequence);
+                }
             }
-            if let Some((table, largest)) = &mut writer {
-                table.add(&key, &value)?;
-                *largest = (*largest).max(sequence);
-            }
+            previous.clear();
+            previous.extend_from_slice(&head.key);
+            have_previous = true;
         }
-        previous = Some(key);
+        // The run's next entry takes the head's place, in its buffers.
+        if let Some(moved) = runs[head.run].next_into(&mut head.key, &mut head.value) {
+            moved?;
+            heap.push(Reverse(head));
+        }
     }
     if let Some((table, largest)) = writer {
         if table.is_empty() {

@@ -16,6 +16,8 @@ pub(crate) struct LevelEntries {
     current: Option<TableEntries>,
     /// The internal key to seek the first opened table to.
     seek: Option<Vec<u8>>,
+    /// Whether tables are read through the block cache.
+    use_cache: bool,
 }
 
 impl LevelEntries {
@@ -31,14 +33,36 @@ impl LevelEntries {
             next_table: 0,
             current: None,
             seek: seek.map(<[u8]>::to_vec),
+            use_cache: true,
+        }
+    }
+
+    /// A cursor over all of `tables` that reads them without the block
+    /// cache: a compaction's input.
+    pub(crate) fn uncached(tables: &[Arc<TableHandle>]) -> Self {
+        LevelEntries {
+            use_cache: false,
+            ..LevelEntries::new(tables, None)
         }
     }
 
     pub(crate) fn next(&mut self) -> Option<Result<(Vec<u8>, Vec<u8>)>> {
+        let (mut key, mut value) = (Vec::new(), Vec::new());
+        self.next_into(&mut key, &mut value)
+            .map(|moved| moved.map(|()| (key, value)))
+    }
+
+    /// [`LevelEntries::next`] into `key` and `value`, whose allocations are
+    /// reused.
+    pub(crate) fn next_into(
+        &mut self,
+        key: &mut Vec<u8>,
+        value: &mut Vec<u8>,
+    ) -> Option<Result<()>> {
         loop {
             if let Some(current) = &mut self.current {
-                if let Some(entry) = current.next() {
-                    return Some(entry);
+                if let Some(moved) = current.next_into(key, value) {
+                    return Some(moved);
                 }
                 self.current = None;
             }
@@ -50,7 +74,11 @@ impl LevelEntries {
             } else {
                 None
             };
-            self.current = Some(table.entries_from(seek));
+            self.current = Some(if self.use_cache {
+                table.entries_from(seek)
+            } else {
+                table.entries_uncached()
+            });
         }
     }
 }

@@ -35,6 +35,9 @@ pub struct TableIterator {
     index: BlockIterator,
     data: Option<BlockIterator>,
     data_handle: Option<BlockHandle>,
+    /// Whether data blocks go through the table's block cache (read from
+    /// it, and added to it when read from the file).
+    use_cache: bool,
 }
 
 impl std::fmt::Debug for TableIterator {
@@ -48,13 +51,14 @@ impl std::fmt::Debug for TableIterator {
 }
 
 impl TableIterator {
-    pub(crate) fn new(table: Arc<TableInner>) -> TableIterator {
+    pub(crate) fn new(table: Arc<TableInner>, use_cache: bool) -> TableIterator {
         let index = table.index.iter();
         TableIterator {
             table,
             index,
             data: None,
             data_handle: None,
+            use_cache,
         }
     }
 
@@ -245,7 +249,11 @@ impl TableIterator {
             )
         })?;
         if self.data_handle != Some(handle) || self.data.is_none() {
-            let block = self.table.read_data_block(handle)?;
+            let block = if self.use_cache {
+                self.table.read_data_block(handle)?
+            } else {
+                Arc::new(self.table.read_data_block_from_file(handle)?)
+            };
             self.data = Some(block.iter());
             self.data_handle = Some(handle);
         }

@@ -219,7 +219,18 @@ impl Table {
     /// An iterator over every entry, not yet positioned.
     #[must_use]
     pub fn iter(&self) -> TableIterator {
-        TableIterator::new(Arc::clone(&self.inner))
+        TableIterator::new(Arc::clone(&self.inner), true)
+    }
+
+    /// An iterator, not yet positioned, that reads every data block from
+    /// the file and leaves the block cache alone (neither looked up nor
+    /// filled): for a compaction, which reads each block once and should
+    /// not evict the blocks readers use (RocksDB's compactions read with
+    /// `fill_cache` off). The same as [`Table::iter`] for a table without
+    /// a cache.
+    #[must_use]
+    pub fn iter_uncached(&self) -> TableIterator {
+        TableIterator::new(Arc::clone(&self.inner), false)
     }
 
     /// Reads every block and checks checksums, that the blocks tile the file

@@ -110,7 +110,9 @@ impl StrataEngine {
 
 impl Engine for StrataEngine {
     fn put(&self, key: &[u8], value: &[u8], sync: bool) {
-        let mut batch = strata::WriteBatch::new();
+        // Sized for the one update (a tag and two varint lengths), as
+        // `Db::put` does: no growth on the way.
+        let mut batch = strata::WriteBatch::with_capacity(key.len() + value.len() + 11);
         batch.put(key, value);
         self.0
             .write(batch, &strata::WriteOptions { sync })
