@@ -38,12 +38,13 @@ impl Matched {
             {
                 let defaults = strata::Options::default();
                 format!(
-                    "compaction: leveled on both with RocksDB's defaults (L0 trigger {}, slowdown {}, stop {}, level base {} MiB, multiplier {}, target table {} MiB); strata 1 compaction thread, rocksdb 2 background jobs",
+                    "compaction: leveled on both with RocksDB's defaults (L0 trigger {}, slowdown {}, stop {}, level base {} MiB, multiplier {}, dynamic level sizes {}, target table {} MiB); strata 1 compaction thread, rocksdb 2 background jobs (1 flush, 1 compaction)",
                     defaults.level0_compaction_trigger,
                     defaults.level0_slowdown_writes_trigger,
                     defaults.level0_stop_writes_trigger,
                     defaults.max_bytes_for_level_base >> 20,
                     defaults.max_bytes_for_level_multiplier,
+                    if defaults.level_compaction_dynamic_level_bytes { "on" } else { "off" },
                     defaults.target_file_size_base >> 20
                 )
             },
@@ -185,6 +186,11 @@ mod rocks {
             options.set_compression_type(rocksdb::DBCompressionType::None);
             options.set_bottommost_compression_type(rocksdb::DBCompressionType::None);
             options.set_block_based_table_factory(&table);
+            // RocksDB's default, stated so that the two engines stay matched
+            // if either default changes.
+            options.set_level_compaction_dynamic_level_bytes(
+                strata::Options::default().level_compaction_dynamic_level_bytes,
+            );
             let mut synced = rocksdb::WriteOptions::default();
             synced.set_sync(true);
             RocksEngine {

@@ -187,7 +187,8 @@ usage: compare [OPTIONS]
   --json                JSON lines (config, every run, summaries, ratios)
   --svg PATH            write the ratio chart there
   --quick               tiny smoke run: --num 20000, --sync-seconds 0.3,
-                        --reopen-mib 1 (later options still apply)
+                        --reopen-mib 1, --mixed-seconds 20 (later options
+                        still apply)
 ";
 
 /// The engine, workload and repetition a child process runs.
