@@ -9,6 +9,7 @@
 
 mod merge;
 pub(crate) mod pick;
+mod targets;
 
 use std::sync::Arc;
 
