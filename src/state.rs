@@ -20,7 +20,6 @@ use crate::version::{LogWriter, VersionState};
 /// first, then the tables newest first. Holding one keeps every memtable and
 /// table in it alive, so a read or an iterator is unaffected by flushes and
 /// compactions that happen meanwhile.
-#[derive(Clone)]
 pub(crate) struct Sources {
     /// The memtable being written.
     pub(crate) mem: Arc<MemTable>,
@@ -28,6 +27,16 @@ pub(crate) struct Sources {
     pub(crate) immutable: Vec<Arc<MemTable>>,
     /// The tables by level.
     pub(crate) tables: Arc<Levels>,
+}
+
+impl Sources {
+    fn of(mem: &Arc<MemTable>, immutable: &[Arc<MemTable>], tables: &Arc<Levels>) -> Arc<Sources> {
+        Arc::new(Sources {
+            mem: Arc::clone(mem),
+            immutable: immutable.to_vec(),
+            tables: Arc::clone(tables),
+        })
+    }
 }
 
 /// The last published [`Sources`], shared by the state (which replaces it)
@@ -73,22 +82,13 @@ impl State {
         immutable: &[Arc<MemTable>],
         tables: &Arc<Levels>,
     ) -> Published {
-        Arc::new(RwLock::new(Arc::new(Sources {
-            mem: Arc::clone(mem),
-            immutable: immutable.to_vec(),
-            tables: Arc::clone(tables),
-        })))
+        Arc::new(RwLock::new(Sources::of(mem, immutable, tables)))
     }
 
     /// Makes the current sources the ones readers get. Called by every
     /// change to them, while the state mutex is held.
     fn publish(&self) {
-        let sources = Arc::new(Sources {
-            mem: Arc::clone(&self.mem),
-            immutable: self.immutable.clone(),
-            tables: Arc::clone(&self.tables),
-        });
-        *self.published.write() = sources;
+        *self.published.write() = Sources::of(&self.mem, &self.immutable, &self.tables);
     }
 
     /// Installs a new set of tables: the current ones without `removed`,
