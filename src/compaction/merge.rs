@@ -118,68 +118,65 @@ pub(crate) fn merge(compaction: &Compaction, context: MergeContext<'_>) -> Resul
 
     let mut outputs = Vec::new();
     let mut writer: Option<(TableWriter, u64)> = None;
-    // The last internal key seen and the user key being merged: buffers
-    // reused from entry to entry, as are each head's key and value, so the
-    // merge allocates per table and block, not per entry.
-    let mut previous: Vec<u8> = Vec::new();
-    let mut have_previous = false;
+    // Buffers passed around rather than allocated per entry: the entry
+    // being merged takes the popped head's, the head is refilled in the
+    // spare ones, and the entry's become the previous key's.
+    let (mut key, mut value) = (Vec::new(), Vec::new());
+    let mut previous: Option<Vec<u8>> = None;
     let mut current_user_key: Vec<u8> = Vec::new();
     let mut newer_sequence = u64::MAX;
     while let Some(Reverse(mut head)) = heap.pop() {
-        // The same internal key twice (a batch replayed again by
-        // SkipAnyCorruptedRecords) is written once.
-        if !(have_previous && previous == head.key) {
-            let (user_key, sequence, kind) =
-                key::decode(&head.key).ok_or_else(|| Error::Corruption {
-                    path: directory.to_path_buf(),
-                    offset: 0,
-                    reason: "a compaction input entry has no internal-key trailer".to_owned(),
-                })?;
-            let new_user_key = !have_previous || current_user_key != user_key;
-            if new_user_key {
-                current_user_key.clear();
-                current_user_key.extend_from_slice(user_key);
-                newer_sequence = u64::MAX;
-                // Cut the output only between user keys, so that no key
-                // spans two tables of one level.
-                if let Some((table, _)) = &writer
-                    && table.size_estimate_bytes() >= options.target_file_size_base
-                    && let Some((table, largest)) = writer.take()
-                {
-                    outputs.push(table.finish(fs, directory, largest)?);
-                }
-            }
-            let shadowed = newer_sequence <= smallest_snapshot;
-            let dead_deletion = kind != Kind::Value as u8
-                && sequence <= smallest_snapshot
-                && is_base_level_for_key(levels, output_level, user_key);
-            newer_sequence = sequence;
-            if !shadowed && !dead_deletion {
-                if writer.is_none() {
-                    let number = new_file_number();
-                    let table = TableWriter::create(
-                        fs,
-                        directory,
-                        number,
-                        level_u32(output_level),
-                        options,
-                    )?;
-                    writer = Some((table, 0));
-                }
-                if let Some((table, largest)) = &mut writer {
-                    table.add(&head.key, &head.value)?;
-                    *largest = (*largest).max(sequence);
-                }
-            }
-            previous.clear();
-            previous.extend_from_slice(&head.key);
-            have_previous = true;
-        }
-        // The run's next entry takes the head's place, in its buffers.
+        std::mem::swap(&mut key, &mut head.key);
+        std::mem::swap(&mut value, &mut head.value);
         if let Some(moved) = runs[head.run].next_into(&mut head.key, &mut head.value) {
             moved?;
             heap.push(Reverse(head));
         }
+        // The same internal key twice (a batch replayed again by
+        // SkipAnyCorruptedRecords) is written once.
+        if previous.as_deref() == Some(&key[..]) {
+            continue;
+        }
+        let (user_key, sequence, kind) = key::decode(&key).ok_or_else(|| Error::Corruption {
+            path: directory.to_path_buf(),
+            offset: 0,
+            reason: "a compaction input entry has no internal-key trailer".to_owned(),
+        })?;
+        let new_user_key = previous.is_none() || current_user_key != user_key;
+        if new_user_key {
+            current_user_key.clear();
+            current_user_key.extend_from_slice(user_key);
+            newer_sequence = u64::MAX;
+            // Cut the output only between user keys, so that no key spans
+            // two tables of one level.
+            if let Some((table, _)) = &writer
+                && table.size_estimate_bytes() >= options.target_file_size_base
+                && let Some((table, largest)) = writer.take()
+            {
+                outputs.push(table.finish(fs, directory, largest)?);
+            }
+        }
+        let shadowed = newer_sequence <= smallest_snapshot;
+        let dead_deletion = kind != Kind::Value as u8
+            && sequence <= smallest_snapshot
+            && is_base_level_for_key(levels, output_level, user_key);
+        newer_sequence = sequence;
+        if !shadowed && !dead_deletion {
+            if writer.is_none() {
+                let number = new_file_number();
+                let table =
+                    TableWriter::create(fs, directory, number, level_u32(output_level), options)?;
+                writer = Some((table, 0));
+            }
+            if let Some((table, largest)) = &mut writer {
+                table.add(&key, &value)?;
+                *largest = (*largest).max(sequence);
+            }
+        }
+        // The entry's key becomes the previous one; the previous one's
+        // buffer is the next spare.
+        let spare = previous.replace(std::mem::take(&mut key));
+        key = spare.unwrap_or_default();
     }
     if let Some((table, largest)) = writer {
         if table.is_empty() {
