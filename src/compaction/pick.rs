@@ -254,16 +254,7 @@ pub(crate) fn for_range(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn options() -> Options {
-        Options {
-            level0_compaction_trigger: 4,
-            max_bytes_for_level_base: 100,
-            max_bytes_for_level_multiplier: 10,
-            level_compaction_dynamic_level_bytes: false,
-            ..Options::default()
-        }
-    }
+    use crate::compaction::targets::tests::options;
 
     fn pending(level0_tables: usize, level_bytes: &[u64], options: &Options) -> u64 {
         let targets = LevelTargets::new(level_bytes, options);

@@ -115,10 +115,12 @@ impl LevelTargets {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn options() -> Options {
+    /// Small static levels (base 100 bytes, multiplier 10, level-0 trigger
+    /// 4), shared with the picking tests.
+    pub(crate) fn options() -> Options {
         Options {
             level0_compaction_trigger: 4,
             max_bytes_for_level_base: 100,
