@@ -88,7 +88,7 @@ pub(crate) fn merge(compaction: &Compaction, context: MergeContext<'_>) -> Resul
         smallest_snapshot,
         new_file_number,
     } = context;
-    let output_level = compaction.output_level();
+    let output_level = compaction.output_level;
     let mut runs: Vec<Run> = Vec::new();
     if compaction.level == 0 {
         runs.extend(

@@ -73,7 +73,7 @@ impl Engine {
 
     /// Runs one compaction and installs its result.
     pub(crate) fn run_compaction(&self, compaction: &Compaction, levels: &Levels) -> Result<()> {
-        let output_level = u32::try_from(compaction.output_level()).unwrap_or(u32::MAX);
+        let output_level = u32::try_from(compaction.output_level).unwrap_or(u32::MAX);
         let removed = compaction.input_numbers();
         if compaction.is_trivial_move(pick::small_table_bytes(&self.options)) {
             let moved: Vec<Arc<TableHandle>> = compaction
@@ -95,7 +95,7 @@ impl Engine {
                 level = compaction.level,
                 output_level,
                 tables = ?removed,
-                "moved tables to the next level unchanged"
+                "moved tables to the output level unchanged"
             );
             state.replace_tables(&removed, moved, self.options.num_levels);
             self.remember_progress(&mut state.compact_pointers, compaction);

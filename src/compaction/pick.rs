@@ -12,21 +12,17 @@ use crate::options::Options;
 use crate::table::TableHandle;
 
 /// One compaction: tables of `level` merged with the overlapping tables of
-/// `level + 1`, written to `level + 1`.
+/// `output_level`, written to `output_level`.
 pub(crate) struct Compaction {
     pub(crate) level: usize,
     /// Where the outputs go: the next level, or for level 0 the base level.
     pub(crate) output_level: usize,
     pub(crate) inputs: Vec<Arc<TableHandle>>,
-    /// The tables of `level + 1` that overlap the inputs.
+    /// The tables of `output_level` that overlap the inputs.
     pub(crate) next_inputs: Vec<Arc<TableHandle>>,
 }
 
 impl Compaction {
-    pub(crate) fn output_level(&self) -> usize {
-        self.output_level
-    }
-
     /// Every input table's number.
     pub(crate) fn input_numbers(&self) -> Vec<u64> {
         self.inputs
@@ -36,7 +32,7 @@ impl Compaction {
             .collect()
     }
 
-    /// Whether the inputs can move to the next level unchanged: nothing
+    /// Whether the inputs can move to the output level unchanged: nothing
     /// there overlaps them, they do not overlap each other, and none is
     /// small (`small_table_bytes`): a sequential fill is never rewritten,
     /// while tiny tables (a reopen's few recovered writes) are merged rather
@@ -155,7 +151,7 @@ pub(crate) fn pick(levels: &Levels, options: &Options, pointers: &[Vec<u8>]) -> 
 }
 
 /// The compaction of `level`: all of level 0, or the next table of a deeper
-/// level after its pointer; with the overlapping tables of the next level.
+/// level after its pointer; with the overlapping tables of the output level.
 fn compaction_of(
     levels: &Levels,
     level: usize,
@@ -267,7 +263,8 @@ mod tests {
             level_compaction_dynamic_level_bytes: true,
             ..options()
         };
-        // Base level 3 (see above): level 0 (40) merges with its 60.
+        // The last level's 150 makes level 3 the base level (its target 15
+        // is over 100 / 10): level 0 (40) merges with its 60.
         assert_eq!(pending(4, &[40, 0, 0, 60, 150], &options), 100);
     }
 
