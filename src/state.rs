@@ -70,9 +70,6 @@ pub(crate) struct State {
     pub(crate) compacting: bool,
     /// `Db::compact_range` runs; the background thread holds off.
     pub(crate) manual_compaction: bool,
-    /// Per level, the largest user key its last compaction took, so the
-    /// level's tables take turns.
-    pub(crate) compact_pointers: Vec<Vec<u8>>,
 }
 
 impl State {

@@ -42,8 +42,7 @@ impl Engine {
                         return;
                     }
                     if !state.manual_compaction
-                        && let Some(compaction) =
-                            pick::pick(&state.tables, &self.options, &state.compact_pointers)
+                        && let Some(compaction) = pick::pick(&state.tables, &self.options)
                     {
                         state.compacting = true;
                         break (compaction, Arc::clone(&state.tables));
@@ -98,7 +97,6 @@ impl Engine {
                 "moved tables to the output level unchanged"
             );
             state.replace_tables(&removed, moved, self.options.num_levels);
-            self.remember_progress(&mut state.compact_pointers, compaction);
             self.state_changed.notify_all();
             return Ok(());
         }
@@ -158,7 +156,6 @@ impl Engine {
             };
             self.append_edit(&mut state, &edit)?;
             state.replace_tables(&removed, handles, self.options.num_levels);
-            self.remember_progress(&mut state.compact_pointers, compaction);
             self.state_changed.notify_all();
         }
         // The inputs' files go when their last reader does (an iterator, a
@@ -167,13 +164,6 @@ impl Engine {
             table.mark_obsolete();
         }
         Ok(())
-    }
-
-    fn remember_progress(&self, pointers: &mut Vec<Vec<u8>>, compaction: &Compaction) {
-        if pointers.len() <= compaction.level {
-            pointers.resize(compaction.level + 1, Vec::new());
-        }
-        pointers[compaction.level] = compaction.key_range().1;
     }
 
     /// Compacts every table overlapping `smallest..=largest` (user keys;
@@ -245,7 +235,7 @@ impl Engine {
             let busy = !state.immutable.is_empty()
                 || state.compacting
                 || state.manual_compaction
-                || pick::pick(&state.tables, &self.options, &state.compact_pointers).is_some();
+                || pick::pick(&state.tables, &self.options).is_some();
             if !busy {
                 return Ok(());
             }

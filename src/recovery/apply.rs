@@ -158,7 +158,6 @@ pub(crate) fn apply(
             shutting_down: false,
             compacting: false,
             manual_compaction: false,
-            compact_pointers: Vec::new(),
         },
         log: LiveLog {
             writer: log,
