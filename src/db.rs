@@ -78,6 +78,7 @@ impl Db {
         options: Options,
     ) -> Result<Db> {
         options.validate()?;
+        let num_levels = options.num_levels;
         let directory = path.as_ref().to_path_buf();
         let lock = directory::lock(fs.as_ref(), &directory, &options)?;
         let (version, plan) = plan::plan_directory(fs.as_ref(), &directory, &options)?;
@@ -103,7 +104,7 @@ impl Db {
             state_changed: Condvar::new(),
             log: Mutex::new(opened.log),
             report: opened.report,
-            counters: Counters::default(),
+            counters: Counters::new(num_levels),
         });
         let mut db = Db {
             engine,

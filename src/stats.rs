@@ -20,9 +20,39 @@ pub(crate) struct Counters {
     pub(crate) compaction_bytes_written: AtomicU64,
     pub(crate) stall_micros: AtomicU64,
     pub(crate) pending_compaction_stalls: AtomicU64,
+    /// Per output level, what the compactions into it did.
+    pub(crate) levels: Box<[LevelCounters]>,
+}
+
+/// What the compactions into one level did.
+#[derive(Debug, Default)]
+pub(crate) struct LevelCounters {
+    pub(crate) compactions: AtomicU64,
+    pub(crate) bytes_read: AtomicU64,
+    pub(crate) bytes_written: AtomicU64,
 }
 
 impl Counters {
+    /// Zeroed counters for a tree of `levels` levels.
+    pub(crate) fn new(levels: usize) -> Self {
+        Counters {
+            levels: (0..levels).map(|_| LevelCounters::default()).collect(),
+            ..Counters::default()
+        }
+    }
+
+    /// Counts a merging compaction into `output_level`.
+    pub(crate) fn add_compaction(&self, output_level: usize, read: u64, written: u64) {
+        Counters::add(&self.compactions, 1);
+        Counters::add(&self.compaction_bytes_read, read);
+        Counters::add(&self.compaction_bytes_written, written);
+        if let Some(level) = self.levels.get(output_level) {
+            Counters::add(&level.compactions, 1);
+            Counters::add(&level.bytes_read, read);
+            Counters::add(&level.bytes_written, written);
+        }
+    }
+
     pub(crate) fn add(counter: &AtomicU64, amount: u64) {
         counter.fetch_add(amount, Ordering::Relaxed);
     }
@@ -66,11 +96,21 @@ impl Engine {
     /// What [`crate::Db::levels`] returns.
     pub(crate) fn level_summaries(&self) -> Vec<LevelSummary> {
         let tables = Arc::clone(&self.state.lock().tables);
+        let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         (0..tables.count())
-            .map(|level| LevelSummary {
-                level,
-                tables: tables.level(level).len(),
-                bytes: tables.level_bytes(level),
+            .map(|level| {
+                let counters = self.counters.levels.get(level);
+                let count = |field: fn(&LevelCounters) -> &AtomicU64| {
+                    counters.map_or(0, |counters| read(field(counters)))
+                };
+                LevelSummary {
+                    level,
+                    tables: tables.level(level).len(),
+                    bytes: tables.level_bytes(level),
+                    compactions: count(|counters| &counters.compactions),
+                    compaction_bytes_read: count(|counters| &counters.bytes_read),
+                    compaction_bytes_written: count(|counters| &counters.bytes_written),
+                }
             })
             .collect()
     }
@@ -127,4 +167,11 @@ pub struct LevelSummary {
     pub tables: usize,
     /// Their total size in bytes.
     pub bytes: u64,
+    /// Merging compactions into this level since open (RocksDB's per-level
+    /// compaction statistics count by output level too).
+    pub compactions: u64,
+    /// Bytes those compactions read, from both their input levels.
+    pub compaction_bytes_read: u64,
+    /// Bytes those compactions wrote into this level.
+    pub compaction_bytes_written: u64,
 }

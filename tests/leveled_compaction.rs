@@ -120,8 +120,25 @@ fn random_fill(keys: u64, dynamic: bool) -> (u64, Vec<u64>) {
     db.wait_for_background_idle().unwrap();
     assert_eq!(db.get(key(keys / 3)).unwrap(), Some(vec![b'r'; 100]));
     assert_eq!(db.iter().count() as u64, keys);
-    let levels = db.levels().iter().map(|level| level.bytes).collect();
-    (db.stats().compaction_bytes_written, levels)
+    let summaries = db.levels();
+    let stats = db.stats();
+    // The per-level compaction figures add up to the totals, and nothing
+    // compacts into level 0.
+    let per_level =
+        |field: fn(&strata::LevelSummary) -> u64| -> u64 { summaries.iter().map(field).sum() };
+    assert_eq!(per_level(|level| level.compactions), stats.compactions);
+    assert_eq!(
+        per_level(|level| level.compaction_bytes_read),
+        stats.compaction_bytes_read
+    );
+    assert_eq!(
+        per_level(|level| level.compaction_bytes_written),
+        stats.compaction_bytes_written
+    );
+    assert_eq!(summaries[0].compactions, 0, "{summaries:?}");
+    assert!(stats.compactions > 0, "{stats:?}");
+    let levels = summaries.iter().map(|level| level.bytes).collect();
+    (stats.compaction_bytes_written, levels)
 }
 
 #[test]

@@ -127,9 +127,8 @@ impl Engine {
             .map(|table| table.meta().size)
             .sum();
         let written: u64 = outputs.iter().map(|meta| meta.size).sum();
-        Counters::add(&self.counters.compactions, 1);
-        Counters::add(&self.counters.compaction_bytes_read, read);
-        Counters::add(&self.counters.compaction_bytes_written, written);
+        self.counters
+            .add_compaction(compaction.output_level, read, written);
         event!(
             info,
             target: "strata::compaction",

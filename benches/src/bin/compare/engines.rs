@@ -69,6 +69,9 @@ pub trait Engine: Send + Sync {
     fn wait_idle(&self);
     /// Tables in level 0 now.
     fn level0_tables(&self) -> u64;
+    /// Per level: tables, bytes, and what compactions into it read and
+    /// wrote (lines for a person, in the engine's own terms).
+    fn level_stats(&self) -> String;
 }
 
 /// The engine names known to this build.
@@ -149,6 +152,32 @@ impl Engine for StrataEngine {
             .levels()
             .first()
             .map_or(0, |level| level.tables as u64)
+    }
+
+    fn level_stats(&self) -> String {
+        const MIB: f64 = (1 << 20) as f64;
+        let mut lines =
+            vec!["level  tables   size MiB  compactions  read MiB  written MiB".to_owned()];
+        for level in self.0.levels() {
+            lines.push(format!(
+                "L{:<5} {:>6} {:>10.1} {:>12} {:>9.1} {:>12.1}",
+                level.level,
+                level.tables,
+                level.bytes as f64 / MIB,
+                level.compactions,
+                level.compaction_bytes_read as f64 / MIB,
+                level.compaction_bytes_written as f64 / MIB
+            ));
+        }
+        let stats = self.0.stats();
+        lines.push(format!(
+            "flushes {} ({:.1} MiB), trivial moves {}, WAL {:.1} MiB",
+            stats.flushes,
+            stats.flush_bytes as f64 / MIB,
+            stats.trivial_moves,
+            stats.wal_bytes as f64 / MIB
+        ));
+        lines.join("\n")
     }
 
     fn wait_idle(&self) {
@@ -264,6 +293,21 @@ mod rocks {
 
         fn level0_tables(&self) -> u64 {
             self.property("rocksdb.num-files-at-level0")
+        }
+
+        fn level_stats(&self) -> String {
+            // The per-level table of RocksDB's compaction statistics (it
+            // counts flushes in level 0's write column).
+            let text = self
+                .db
+                .property_value("rocksdb.cfstats-no-file-histogram")
+                .expect("rocksdb property")
+                .unwrap_or_default();
+            text.lines()
+                .skip_while(|line| !line.contains("Compaction Stats"))
+                .take_while(|line| !line.trim().is_empty())
+                .collect::<Vec<_>>()
+                .join("\n")
         }
 
         fn wait_idle(&self) {

@@ -51,6 +51,9 @@ pub(crate) struct Config {
     pub(crate) json: bool,
     pub(crate) svg: Option<PathBuf>,
     pub(crate) quick: bool,
+    /// Print each engine's per-level table and compaction figures to
+    /// stderr after every run.
+    pub(crate) level_stats: bool,
 }
 
 impl Default for Config {
@@ -76,6 +79,7 @@ impl Default for Config {
             json: false,
             svg: None,
             quick: false,
+            level_stats: false,
         }
     }
 }
@@ -125,6 +129,7 @@ impl Config {
             format!("--write-buffer-mib={}", self.write_buffer_mib),
             format!("--cache-mib={}", self.cache_mib),
             format!("--dir={}", self.dir.display()),
+            format!("--level-stats={}", self.level_stats),
         ]
     }
 
@@ -186,6 +191,8 @@ usage: compare [OPTIONS]
   --dir PATH            where run directories are made (default $TMPDIR or /tmp)
   --json                JSON lines (config, every run, summaries, ratios)
   --svg PATH            write the ratio chart there
+  --level-stats         after each run, print each engine's tables and
+                        compaction bytes per level to stderr
   --quick               tiny smoke run: --num 20000, --sync-seconds 0.3,
                         --reopen-mib 1, --mixed-seconds 20 (later options
                         still apply)
@@ -219,6 +226,7 @@ fn parse(args: &[String]) -> Result<(Config, Option<ChildRun>), String> {
         match name.as_str() {
             "--help" | "-h" => return Err(String::new()),
             "--json" => config.json = true,
+            "--level-stats" if inline.is_none() => config.level_stats = true,
             "--quick" => {
                 config.quick = true;
                 config.num = 20_000;
@@ -243,6 +251,7 @@ fn parse(args: &[String]) -> Result<(Config, Option<ChildRun>), String> {
                     "--reopen-mib" => config.reopen_mib = number(&name, &value)?,
                     "--mixed-seconds" => config.mixed_seconds = number(&name, &value)?,
                     "--mixed-write-rate" => config.mixed_write_rate = number(&name, &value)?,
+                    "--level-stats" => config.level_stats = number(&name, &value)?,
                     "--reps" => config.reps = number(&name, &value)?,
                     "--write-buffer-mib" => config.write_buffer_mib = number(&name, &value)?,
                     "--cache-mib" => config.cache_mib = number(&name, &value)?,

@@ -355,6 +355,12 @@ pub fn run(config: &Config, engine_name: &str, workload: &str, rep: u32) -> Row 
     engine.wait_idle();
     let idle_seconds = idle_start.elapsed().as_secs_f64();
     let io_end = measure::io();
+    if config.level_stats {
+        eprintln!(
+            "{engine_name} {workload} rep {rep}: levels\n{}",
+            engine.level_stats()
+        );
+    }
     let (_, peak_rss) = measure::rss();
     // Measured once closed: an engine may delete an obsolete log only after
     // its flush has been reported done.
@@ -583,6 +589,9 @@ impl Engine for Closed {
     }
     fn wait_idle(&self) {}
     fn level0_tables(&self) -> u64 {
+        unreachable!("closed")
+    }
+    fn level_stats(&self) -> String {
         unreachable!("closed")
     }
 }
