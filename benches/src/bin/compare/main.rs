@@ -32,6 +32,8 @@ pub(crate) struct Config {
     pub(crate) seeks: u64,
     /// Full scans of readseq.
     pub(crate) scan_passes: u64,
+    /// Puts of the overwrite workload, in multiples of `num`.
+    pub(crate) overwrite_passes: u64,
     /// Seconds of each fillsync run.
     pub(crate) sync_seconds: f64,
     /// MiB of WAL the reopen workload recovers.
@@ -63,6 +65,7 @@ impl Default for Config {
             reads: 0,
             seeks: 0,
             scan_passes: 3,
+            overwrite_passes: 1,
             sync_seconds: 5.0,
             reopen_mib: 64.0,
             mixed_seconds: 600.0,
@@ -122,6 +125,7 @@ impl Config {
             format!("--reads={}", self.reads()),
             format!("--seeks={}", self.seeks()),
             format!("--scan-passes={}", self.scan_passes),
+            format!("--overwrite-passes={}", self.overwrite_passes),
             format!("--sync-seconds={}", self.sync_seconds),
             format!("--reopen-mib={}", self.reopen_mib),
             format!("--mixed-seconds={}", self.mixed_seconds),
@@ -141,6 +145,7 @@ impl Config {
             ("reads", Json::Num(self.reads() as f64)),
             ("seeks", Json::Num(self.seeks() as f64)),
             ("scan_passes", Json::Num(self.scan_passes as f64)),
+            ("overwrite_passes", Json::Num(self.overwrite_passes as f64)),
             ("sync_seconds", Json::Num(self.sync_seconds)),
             ("reopen_bytes", Json::Num(self.reopen_bytes() as f64)),
             ("mixed_seconds", Json::Num(self.mixed_seconds)),
@@ -178,6 +183,7 @@ usage: compare [OPTIONS]
   --reads N             gets of readrandom / readmissing (default: --num)
   --seeks N             seeks of seekrandom (default: --num / 4)
   --scan-passes N       full scans of readseq (default 3)
+  --overwrite-passes K  puts of overwrite, in multiples of --num (default 1)
   --sync-seconds S      duration of each fillsync run (default 5)
   --reopen-mib M        WAL size the reopen workload recovers (default 64)
   --mixed-seconds S     duration of the mixed workload (default 600)
@@ -247,6 +253,7 @@ fn parse(args: &[String]) -> Result<(Config, Option<ChildRun>), String> {
                     "--reads" => config.reads = number(&name, &value)?,
                     "--seeks" => config.seeks = number(&name, &value)?,
                     "--scan-passes" => config.scan_passes = number(&name, &value)?,
+                    "--overwrite-passes" => config.overwrite_passes = number(&name, &value)?,
                     "--sync-seconds" => config.sync_seconds = number(&name, &value)?,
                     "--reopen-mib" => config.reopen_mib = number(&name, &value)?,
                     "--mixed-seconds" => config.mixed_seconds = number(&name, &value)?,
@@ -269,8 +276,14 @@ fn parse(args: &[String]) -> Result<(Config, Option<ChildRun>), String> {
         }
         index += 1;
     }
-    if config.num == 0 || config.reps == 0 || config.scan_passes == 0 {
-        return Err("--num, --reps and --scan-passes must be positive".to_owned());
+    if config.num == 0
+        || config.reps == 0
+        || config.scan_passes == 0
+        || config.overwrite_passes == 0
+    {
+        return Err(
+            "--num, --reps, --scan-passes and --overwrite-passes must be positive".to_owned(),
+        );
     }
     if !(config.mixed_seconds > 0.0 && config.mixed_write_rate >= 0.0) {
         return Err("--mixed-seconds must be positive, --mixed-write-rate not negative".to_owned());
@@ -352,7 +365,7 @@ fn parent(config: &Config) {
     let started = Instant::now();
     let matched = config.matched();
     let mut header = vec![format!(
-        "keys {} x {} B + values {} B; fill {} keys, reads {}, seeks {} (+{} next), scans {}, fillsync {} s, reopen WAL {} MiB; {} reps{}",
+        "keys {} x {} B + values {} B; fill {} keys, reads {}, seeks {} (+{} next), scans {}, overwrites {} x N, fillsync {} s, reopen WAL {} MiB; {} reps{}",
         config.num,
         workloads::KEY_SIZE,
         workloads::VALUE_SIZE,
@@ -361,6 +374,7 @@ fn parent(config: &Config) {
         config.seeks(),
         workloads::SEEK_NEXT,
         config.scan_passes,
+        config.overwrite_passes,
         config.sync_seconds,
         config.reopen_mib,
         config.reps,

@@ -162,6 +162,7 @@ impl Row {
 /// The workload-specific fields a row may carry.
 const EXTRA: &[&str] = &[
     "wal_bytes",
+    "live_bytes",
     "tables_before_open",
     "entries_read",
     "mixed_reads",

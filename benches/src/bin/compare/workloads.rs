@@ -49,7 +49,9 @@ pub fn describe(name: &str) -> &'static str {
     match name {
         "fillseq" => "N puts in ascending key order into an empty database",
         "fillrandom" => "N puts of a random permutation of the N keys (each key once)",
-        "overwrite" => "after fillrandom: N puts of keys drawn at random from the filled set",
+        "overwrite" => {
+            "after fillrandom: --overwrite-passes x N puts of keys drawn at random from the filled set"
+        }
         "readrandom" => "after fillrandom: --reads gets of present keys drawn at random",
         "readmissing" => "after fillrandom: --reads gets of absent keys between present ones",
         "readseq" => "after fillrandom: --scan-passes full scans in key order",
@@ -265,13 +267,15 @@ pub fn run(config: &Config, engine_name: &str, workload: &str, rep: u32) -> Row 
         "overwrite" => {
             let mut value = value(&mut rng);
             value[0] ^= 0xff;
-            let (seconds, latency) = timed(n, |_| {
+            let puts = n * config.overwrite_passes;
+            let (seconds, latency) = timed(puts, |_| {
                 engine.put(&present(rng.below(n)), &value, false);
             });
+            extra.push(("live_bytes", (n * ENTRY_SIZE) as f64));
             Phase {
-                ops: n,
-                bytes: n * ENTRY_SIZE,
-                user_bytes_written: n * ENTRY_SIZE,
+                ops: puts,
+                bytes: puts * ENTRY_SIZE,
+                user_bytes_written: puts * ENTRY_SIZE,
                 seconds,
                 latency,
             }
@@ -366,6 +370,16 @@ pub fn run(config: &Config, engine_name: &str, workload: &str, rep: u32) -> Row 
     // its flush has been reported done.
     drop(engine);
     let disk_bytes = measure::disk_bytes(&path);
+    if workload == "overwrite" {
+        let live = n * ENTRY_SIZE;
+        eprintln!(
+            "{engine_name} overwrite rep {rep}: on disk {:.1} MiB once idle and closed, \
+             {:.2}x the {:.1} MiB of live entries",
+            disk_bytes as f64 / f64::from(1 << 20),
+            disk_bytes as f64 / live as f64,
+            live as f64 / f64::from(1 << 20)
+        );
+    }
     let _ = std::fs::remove_dir_all(&directory);
 
     Row {
