@@ -1,6 +1,7 @@
 //! The merge of a compaction: the inputs' entries in internal-key order,
-//! minus what no reader can see any more, cut into tables of about
-//! `target_file_size_base` at user-key boundaries.
+//! minus what no reader can see any more, cut into tables at user-key
+//! boundaries where `cut.rs` says (about `target_file_size_base`, earlier
+//! at the boundaries of the tables below the output level).
 //!
 //! The rules (LevelDB's): a version is dropped when a newer version of its
 //! key, also in the inputs, is visible at `smallest_snapshot` (the oldest
@@ -11,6 +12,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::path::Path;
 
+use super::cut::Cutter;
 use super::pick::Compaction;
 use crate::error::{Error, Result};
 use crate::fs::FileSystem;
@@ -118,6 +120,19 @@ pub(crate) fn merge(compaction: &Compaction, context: MergeContext<'_>) -> Resul
 
     let mut outputs = Vec::new();
     let mut writer: Option<(TableWriter, u64)> = None;
+    // The tables below the output level, as the key range of the inputs
+    // meets them (RocksDB's grandparents).
+    let grandparents = if output_level + 1 < levels.count() {
+        let (smallest, largest) = compaction.key_range();
+        let below = levels.level(output_level + 1);
+        let first = below.partition_point(|table| table.largest_user_key() < &smallest[..]);
+        let end = first
+            + below[first..].partition_point(|table| table.smallest_user_key() <= &largest[..]);
+        &below[first..end]
+    } else {
+        &[]
+    };
+    let mut cutter = Cutter::new(grandparents, options.target_file_size_base);
     // Buffers passed around rather than allocated per entry: the entry
     // being merged takes the popped head's, the head is refilled in the
     // spare ones, and the entry's become the previous key's.
@@ -149,8 +164,10 @@ pub(crate) fn merge(compaction: &Compaction, context: MergeContext<'_>) -> Resul
             newer_sequence = u64::MAX;
             // Cut the output only between user keys, so that no key spans
             // two tables of one level.
-            if let Some((table, _)) = &writer
-                && table.size_estimate_bytes() >= options.target_file_size_base
+            let table_bytes = writer
+                .as_ref()
+                .map(|(table, _)| table.size_estimate_bytes());
+            if cutter.cut_before(user_key, table_bytes)
                 && let Some((table, largest)) = writer.take()
             {
                 outputs.push(table.finish(fs, directory, largest)?);

@@ -7,11 +7,13 @@
 //! inputs are removed only after. A crash in between leaves orphans that the
 //! next open removes as obsolete.
 
+mod cut;
 mod merge;
 pub(crate) mod pick;
 mod targets;
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use merge::{MergeContext, merge};
 use pick::Compaction;
@@ -19,7 +21,7 @@ use pick::Compaction;
 use crate::engine::Engine;
 use crate::error::Result;
 use crate::levels::Levels;
-use crate::stats::Counters;
+use crate::stats::{CompactionDone, Counters};
 use crate::table::TableHandle;
 use crate::trace::event;
 use crate::version::VersionEdit;
@@ -101,6 +103,7 @@ impl Engine {
             return Ok(());
         }
 
+        let started = Instant::now();
         let fs = self.fs.as_ref();
         let smallest_snapshot = self.snapshots.smallest(|| self.visible());
         let mut new_file_number = || {
@@ -126,9 +129,22 @@ impl Engine {
             .chain(&compaction.next_inputs)
             .map(|table| table.meta().size)
             .sum();
+        let read_above: u64 = compaction
+            .inputs
+            .iter()
+            .map(|table| table.meta().size)
+            .sum();
         let written: u64 = outputs.iter().map(|meta| meta.size).sum();
-        self.counters
-            .add_compaction(compaction.output_level, read, written);
+        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        self.counters.add_compaction(
+            compaction.output_level,
+            &CompactionDone {
+                read,
+                read_above,
+                written,
+                micros,
+            },
+        );
         event!(
             info,
             target: "strata::compaction",

@@ -37,6 +37,17 @@ impl Compaction {
     /// small (`small_table_bytes`): a sequential fill is never rewritten,
     /// while tiny tables (a reopen's few recovered writes) are merged rather
     /// than piled up one level down.
+    /// The smallest and largest user keys of all the inputs.
+    pub(crate) fn key_range(&self) -> (Vec<u8>, Vec<u8>) {
+        let all: Vec<Arc<TableHandle>> = self
+            .inputs
+            .iter()
+            .chain(&self.next_inputs)
+            .cloned()
+            .collect();
+        key_range(&all)
+    }
+
     pub(crate) fn is_trivial_move(&self, small_table_bytes: u64) -> bool {
         if !self.next_inputs.is_empty()
             || self
@@ -189,8 +200,8 @@ fn least_overlapping<T: KeyRange>(tables: &[T], below: &[T]) -> Option<usize> {
     })
 }
 
-/// What picking needs of a table: its user-key range and its size.
-trait KeyRange {
+/// What picking and cutting need of a table: its user-key range and size.
+pub(crate) trait KeyRange {
     fn smallest(&self) -> &[u8];
     fn largest(&self) -> &[u8];
     fn size(&self) -> u64;
