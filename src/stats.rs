@@ -24,12 +24,27 @@ pub(crate) struct Counters {
     pub(crate) levels: Box<[LevelCounters]>,
 }
 
+/// What one merging compaction did.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CompactionDone {
+    /// Bytes of input tables.
+    pub(crate) read: u64,
+    /// Of `read`, the bytes of the input level's tables.
+    pub(crate) read_above: u64,
+    /// Bytes of output tables.
+    pub(crate) written: u64,
+    /// Time from the start of the merge to the last output synced.
+    pub(crate) micros: u64,
+}
+
 /// What the compactions into one level did.
 #[derive(Debug, Default)]
 pub(crate) struct LevelCounters {
     pub(crate) compactions: AtomicU64,
     pub(crate) bytes_read: AtomicU64,
+    pub(crate) bytes_read_above: AtomicU64,
     pub(crate) bytes_written: AtomicU64,
+    pub(crate) micros: AtomicU64,
 }
 
 impl Counters {
@@ -42,14 +57,22 @@ impl Counters {
     }
 
     /// Counts a merging compaction into `output_level`.
-    pub(crate) fn add_compaction(&self, output_level: usize, read: u64, written: u64) {
+    pub(crate) fn add_compaction(&self, output_level: usize, done: &CompactionDone) {
+        let CompactionDone {
+            read,
+            read_above,
+            written,
+            micros,
+        } = *done;
         Counters::add(&self.compactions, 1);
         Counters::add(&self.compaction_bytes_read, read);
         Counters::add(&self.compaction_bytes_written, written);
         if let Some(level) = self.levels.get(output_level) {
             Counters::add(&level.compactions, 1);
             Counters::add(&level.bytes_read, read);
+            Counters::add(&level.bytes_read_above, read_above);
             Counters::add(&level.bytes_written, written);
+            Counters::add(&level.micros, micros);
         }
     }
 
@@ -109,7 +132,9 @@ impl Engine {
                     bytes: tables.level_bytes(level),
                     compactions: count(|counters| &counters.compactions),
                     compaction_bytes_read: count(|counters| &counters.bytes_read),
+                    compaction_bytes_read_above: count(|counters| &counters.bytes_read_above),
                     compaction_bytes_written: count(|counters| &counters.bytes_written),
+                    compaction_micros: count(|counters| &counters.micros),
                 }
             })
             .collect()
@@ -172,6 +197,13 @@ pub struct LevelSummary {
     pub compactions: u64,
     /// Bytes those compactions read, from both their input levels.
     pub compaction_bytes_read: u64,
+    /// Of `compaction_bytes_read`, the bytes from the level above (pushed
+    /// down); the rest were this level's own tables, rewritten (RocksDB's
+    /// `Rn` and `Rnp1`).
+    pub compaction_bytes_read_above: u64,
     /// Bytes those compactions wrote into this level.
     pub compaction_bytes_written: u64,
+    /// Microseconds those compactions took, merging and writing (RocksDB's
+    /// `Comp(sec)`).
+    pub compaction_micros: u64,
 }

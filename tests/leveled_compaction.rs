@@ -136,6 +136,16 @@ fn random_fill(keys: u64, dynamic: bool) -> (u64, Vec<u64>) {
         stats.compaction_bytes_written
     );
     assert_eq!(summaries[0].compactions, 0, "{summaries:?}");
+    // What came from above is part of what was read, and every compaction
+    // into a level pushed some down.
+    for level in &summaries {
+        assert!(level.compaction_bytes_read_above <= level.compaction_bytes_read);
+        assert_eq!(
+            level.compaction_bytes_read_above == 0,
+            level.compactions == 0,
+            "{level:?}"
+        );
+    }
     assert!(stats.compactions > 0, "{stats:?}");
     let levels = summaries.iter().map(|level| level.bytes).collect();
     (stats.compaction_bytes_written, levels)

@@ -156,17 +156,21 @@ impl Engine for StrataEngine {
 
     fn level_stats(&self) -> String {
         const MIB: f64 = (1 << 20) as f64;
-        let mut lines =
-            vec!["level  tables   size MiB  compactions  read MiB  written MiB".to_owned()];
+        let mut lines = vec![
+            "level  tables   size MiB  compactions  read MiB  (from above)  written MiB  seconds"
+                .to_owned(),
+        ];
         for level in self.0.levels() {
             lines.push(format!(
-                "L{:<5} {:>6} {:>10.1} {:>12} {:>9.1} {:>12.1}",
+                "L{:<5} {:>6} {:>10.1} {:>12} {:>9.1} {:>13.1} {:>12.1} {:>8.1}",
                 level.level,
                 level.tables,
                 level.bytes as f64 / MIB,
                 level.compactions,
                 level.compaction_bytes_read as f64 / MIB,
-                level.compaction_bytes_written as f64 / MIB
+                level.compaction_bytes_read_above as f64 / MIB,
+                level.compaction_bytes_written as f64 / MIB,
+                level.compaction_micros as f64 / 1e6
             ));
         }
         let stats = self.0.stats();
