@@ -3,7 +3,7 @@
 //! system (`SimFs`, behind the `sim` feature), which keeps durable and
 //! not-yet-durable state apart and can crash.
 
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, Read, Write};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -83,12 +83,12 @@ pub trait ReadableFile: Send + Sync {
     }
 }
 
-/// How many bytes a [`sequential`] reader fetches from its file at a time.
+/// How many bytes [`FileBlocks`] fetches from its file at a time.
 pub(crate) const SEQUENTIAL_CHUNK_BYTES: usize = 1 << 20;
 
 /// Reads a [`ReadableFile`] from its start to its end as a
 /// [`std::io::Read`], through [`ReadableFile::read_at`] at a position it
-/// keeps. Use it through [`sequential`], which buffers it.
+/// keeps.
 pub(crate) struct FileReader {
     file: Arc<dyn ReadableFile>,
     position: u64,
@@ -102,11 +102,56 @@ impl Read for FileReader {
     }
 }
 
-/// A buffered sequential reader over `file` that fetches
-/// [`SEQUENTIAL_CHUNK_BYTES`] at a time: what streaming a log costs in
-/// memory, whatever its length.
-pub(crate) fn sequential(file: Arc<dyn ReadableFile>) -> BufReader<FileReader> {
-    BufReader::with_capacity(SEQUENTIAL_CHUNK_BYTES, FileReader { file, position: 0 })
+/// A log file read [`SEQUENTIAL_CHUNK_BYTES`] at a time into one buffer
+/// that lends its blocks to the log reader: the kernel's copy is the only
+/// one (a buffered reader under [`strata_wal::Reader::new`] would copy each
+/// block once more).
+pub(crate) struct FileBlocks {
+    file: FileReader,
+    buffer: Vec<u8>,
+    /// The current block: `buffer[start..end]`.
+    start: usize,
+    end: usize,
+    /// The file has no more bytes.
+    drained: bool,
+}
+
+impl FileBlocks {
+    pub(crate) fn new(file: Arc<dyn ReadableFile>) -> Self {
+        FileBlocks {
+            file: FileReader { file, position: 0 },
+            buffer: Vec::with_capacity(SEQUENTIAL_CHUNK_BYTES),
+            start: 0,
+            end: 0,
+            drained: false,
+        }
+    }
+}
+
+impl strata_wal::BlockSource for FileBlocks {
+    fn next_block(&mut self, limit: usize) -> io::Result<usize> {
+        self.start = self.end;
+        if self.buffer.len() - self.start < limit && !self.drained {
+            // Keep the unread rest (none when the chunk is a multiple of the
+            // block size) and read the next chunk behind it.
+            self.buffer.drain(..self.start);
+            self.start = 0;
+            let want = SEQUENTIAL_CHUNK_BYTES.max(limit) - self.buffer.len();
+            let before = self.buffer.len();
+            (&mut self.file)
+                .take(want as u64)
+                .read_to_end(&mut self.buffer)?;
+            if self.buffer.len() - before < want {
+                self.drained = true;
+            }
+        }
+        self.end = self.start + limit.min(self.buffer.len() - self.start);
+        Ok(self.end - self.start)
+    }
+
+    fn block(&self) -> &[u8] {
+        &self.buffer[self.start..self.end]
+    }
 }
 
 /// An advisory lock on a database directory, released on drop.
@@ -159,32 +204,40 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    /// Every block `FileBlocks` lends, with blocks of `limit` bytes.
+    fn blocks(fs: &SimFs, path: &Path, limit: usize) -> Vec<Vec<u8>> {
+        use strata_wal::BlockSource;
+        let mut source = FileBlocks::new(fs.open_read(path).unwrap());
+        let mut blocks = Vec::new();
+        loop {
+            let n = source.next_block(limit).unwrap();
+            assert_eq!(n, source.block().len());
+            if n == 0 {
+                return blocks;
+            }
+            blocks.push(source.block().to_vec());
+        }
+    }
+
     #[test]
-    fn a_sequential_reader_yields_the_whole_file_across_chunks() {
+    fn file_blocks_lend_the_whole_file_across_chunks() {
         let fs = SimFs::new();
         let path = Path::new("/file");
         let bytes: Vec<u8> = (0..SEQUENTIAL_CHUNK_BYTES * 2 + 12_345)
             .map(|index| (index % 251) as u8)
             .collect();
         fs.write_file_durably(path, &bytes).unwrap();
-        let mut reader = sequential(fs.open_read(path).unwrap());
-        let mut read = Vec::new();
-        // Small reads, as the log reader makes, cross chunk boundaries.
-        let mut piece = [0u8; 32 * 1024 + 7];
-        loop {
-            let n = reader.read(&mut piece).unwrap();
-            if n == 0 {
-                break;
-            }
-            read.extend_from_slice(&piece[..n]);
+        // A block size that divides the chunk, and one that does not (so
+        // blocks straddle chunks).
+        for limit in [32 * 1024, 32 * 1024 + 7] {
+            let blocks = blocks(&fs, path, limit);
+            let (last, full) = blocks.split_last().unwrap();
+            assert!(full.iter().all(|block| block.len() == limit));
+            assert!(!last.is_empty() && last.len() <= limit);
+            assert!(blocks.concat() == bytes, "block size {limit}");
         }
-        assert!(read == bytes);
         let empty = Path::new("/empty");
         fs.write_file_durably(empty, b"").unwrap();
-        let mut rest = Vec::new();
-        sequential(fs.open_read(empty).unwrap())
-            .read_to_end(&mut rest)
-            .unwrap();
-        assert!(rest.is_empty());
+        assert!(blocks(&fs, empty, 32 * 1024).is_empty());
     }
 }

@@ -80,7 +80,7 @@ pub(crate) fn apply(
         let mut batches = 0u64;
         for_each_kept_batch(fs, log, report.mode, checksum, |batch| {
             // The plan already refused batches Strata cannot apply.
-            apply_to_memtable(&mem, &batch.payload)?;
+            apply_to_memtable(&mem, batch.payload)?;
             batches += 1;
             progress.at(batch.end_offset);
             if !mem.is_empty() && mem.approximate_bytes() >= options.write_buffer_size {

@@ -57,7 +57,7 @@ pub fn recover_log_set(
     let mut batches = Vec::new();
     for log in &plan.logs {
         for_each_kept_batch(fs, log, mode, plan.checksum, |batch| {
-            batches.push(batch);
+            batches.push(batch.to_batch());
             Ok(())
         })?;
     }

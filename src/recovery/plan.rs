@@ -13,11 +13,11 @@ use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use strata_wal::policy::{self, Decision};
-use strata_wal::{Checksum, LogEnd, Reader, ReaderOptions, RecoveryMode, ReplayedBatch};
+use strata_wal::{Checksum, LentBatch, LogEnd, Reader, ReaderOptions, RecoveryMode};
 
 use super::report::{DropReason, DroppedRegion, RecoveryReport};
 use crate::error::{Error, RefusalReason, Result};
-use crate::fs::{FileSystem, sequential};
+use crate::fs::{FileBlocks, FileSystem};
 use crate::options::Options;
 use crate::version::VersionState;
 use crate::version::filename::{self, FileKind};
@@ -164,7 +164,7 @@ pub(crate) fn plan(
         let file = fs
             .open_read(&path)
             .map_err(|source| Error::io(&path, "open", source))?;
-        let reader = Reader::new(sequential(file), reader_options(number, checksum));
+        let reader = Reader::with_source(FileBlocks::new(file), reader_options(number, checksum));
 
         // Decided batch by batch as the log streams by; only the decisions
         // are kept.
@@ -195,7 +195,7 @@ pub(crate) fn plan(
             // Decided here, in the read-only pass, so that an open that
             // cannot apply a batch fails before anything on disk changes.
             if unsupported.is_none()
-                && let Some(reason) = crate::write::batch::unsupported(&batch.payload)
+                && let Some(reason) = crate::write::batch::unsupported(batch.payload)
             {
                 unsupported = Some((batch.offset, reason));
             }
@@ -365,12 +365,12 @@ pub(crate) fn for_each_kept_batch(
     log: &LogPlan,
     mode: RecoveryMode,
     checksum: Checksum,
-    mut apply: impl FnMut(ReplayedBatch) -> Result<()>,
+    mut apply: impl FnMut(LentBatch<'_>) -> Result<()>,
 ) -> Result<()> {
     let file = fs
         .open_read(&log.path)
         .map_err(|source| Error::io(&log.path, "open", source))?;
-    let reader = Reader::new(sequential(file), reader_options(log.number, checksum));
+    let reader = Reader::with_source(FileBlocks::new(file), reader_options(log.number, checksum));
     let mut seen = 0u64;
     let outcome = strata_wal::replay_each(reader, mode, &log.path, |batch| {
         seen += 1;

@@ -5,8 +5,10 @@
 //!
 //! - [`Writer`] appends records to any [`std::io::Write`] and syncs through
 //!   [`SyncWrite`].
-//! - [`Reader`] reads them back from any [`std::io::Read`], yielding
-//!   [`Event::Record`] and [`Event::Problem`]; it never decides policy.
+//! - [`Reader`] reads them back from any [`std::io::Read`] or, copying
+//!   nothing, from a slice in memory, yielding [`Event::Record`] and
+//!   [`Event::Problem`] (or lending records: [`Reader::next_lent`]); it
+//!   never decides policy.
 //! - [`replay`] applies a [`RecoveryMode`] to one log and returns the write
 //!   batches to apply and a [`LogReport`], or the [`Error`] the mode demands.
 //!   [`replay_each`] does the same one batch at a time, keeping none, so
@@ -54,6 +56,11 @@ pub use format::{
 };
 pub use mode::{ParseRecoveryModeError, RecoveryMode};
 pub use problem::{Problem, ProblemKind};
-pub use reader::{Accounting, Event, Reader, ReaderOptions, Record};
-pub use replay::{DroppedRegion, LogEnd, LogReplay, LogReport, ReplayedBatch, replay, replay_each};
+pub use reader::{
+    Accounting, BlockSource, Event, LentEvent, LentRecord, ReadBlocks, Reader, ReaderOptions,
+    Record, SliceBlocks,
+};
+pub use replay::{
+    DroppedRegion, LentBatch, LogEnd, LogReplay, LogReport, ReplayedBatch, replay, replay_each,
+};
 pub use writer::{SyncWrite, Writer, WriterOptions};

@@ -6,6 +6,7 @@
 //! recovery mode ([`crate::replay`]) decides what a problem means.
 
 use std::io::{self, Read};
+use std::ops::Range;
 
 use crate::format::{
     Checksum, LEGACY_HEADER_SIZE, LENGTH_OFFSET, LOG_NUMBER_OFFSET, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE,
@@ -80,26 +81,152 @@ impl Accounting {
     }
 }
 
+/// A record lent by [`Reader::next_lent`]: its payload borrows the reader
+/// (the block it lies in, or the buffer a fragmented record was reassembled
+/// in), so reading it costs no copy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LentRecord<'a> {
+    /// File offset of the header of the record's first fragment.
+    pub offset: u64,
+    /// File offset just past the record's last fragment.
+    pub end_offset: u64,
+    /// The payload.
+    pub payload: &'a [u8],
+}
+
+impl LentRecord<'_> {
+    /// The record with its payload copied.
+    #[must_use]
+    pub fn to_record(&self) -> Record {
+        Record {
+            offset: self.offset,
+            end_offset: self.end_offset,
+            payload: self.payload.to_vec(),
+        }
+    }
+}
+
+/// What [`Reader::next_lent`] found next.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LentEvent<'a> {
+    /// An intact record, lent.
+    Record(LentRecord<'a>),
+    /// A region that could not be turned into records.
+    Problem(Problem),
+}
+
+impl LentEvent<'_> {
+    /// The event with any payload copied.
+    #[must_use]
+    pub fn to_event(&self) -> Event {
+        match self {
+            LentEvent::Record(record) => Event::Record(record.to_record()),
+            LentEvent::Problem(problem) => Event::Problem(problem.clone()),
+        }
+    }
+}
+
+/// Where a [`Reader`] gets the log's bytes, one block at a time.
+pub trait BlockSource {
+    /// Makes the next (at most) `limit` bytes of the log the current block
+    /// and returns how many there are: fewer than `limit` only at the end
+    /// of the log, 0 past it.
+    fn next_block(&mut self, limit: usize) -> io::Result<usize>;
+
+    /// The current block.
+    fn block(&self) -> &[u8];
+}
+
+/// Blocks read from an [`io::Read`] into one buffer reused for every block
+/// (one copy per block; see [`SliceBlocks`] for none).
+#[derive(Debug)]
+pub struct ReadBlocks<R> {
+    source: R,
+    block: Vec<u8>,
+}
+
+impl<R: Read> BlockSource for ReadBlocks<R> {
+    fn next_block(&mut self, limit: usize) -> io::Result<usize> {
+        self.block.clear();
+        // `read_to_end` fills the spare capacity directly, without zeroing
+        // the block first; `take` stops it at one block.
+        (&mut self.source)
+            .take(limit as u64)
+            .read_to_end(&mut self.block)?;
+        Ok(self.block.len())
+    }
+
+    fn block(&self) -> &[u8] {
+        &self.block
+    }
+}
+
+/// Blocks lent from a log held whole in memory: nothing is copied.
+#[derive(Clone, Copy, Debug)]
+pub struct SliceBlocks<'a> {
+    bytes: &'a [u8],
+    start: usize,
+    end: usize,
+}
+
+impl BlockSource for SliceBlocks<'_> {
+    fn next_block(&mut self, limit: usize) -> io::Result<usize> {
+        self.start = self.end;
+        self.end = self.start + limit.min(self.bytes.len() - self.start);
+        Ok(self.end - self.start)
+    }
+
+    fn block(&self) -> &[u8] {
+        &self.bytes[self.start..self.end]
+    }
+}
+
 #[derive(Debug)]
 struct Chain {
     start: u64,
     payload: Vec<u8>,
 }
 
-/// Reads a log from any byte source, one block at a time.
+/// Where a found record's payload lies until the reader moves on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Payload {
+    /// In the current block.
+    InBlock(Range<usize>),
+    /// In `Reader::assembled`.
+    Assembled,
+}
+
+/// What [`Reader::step`] found: an event whose payload stays in the reader.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Found {
+    Record {
+        offset: u64,
+        end_offset: u64,
+        payload: Payload,
+    },
+    Problem(Problem),
+}
+
+/// Reads a log from any byte source, one block at a time: an
+/// [`io::Read`] ([`Reader::new`]) or a slice in memory
+/// ([`Reader::from_slice`], which copies nothing).
 ///
 /// Memory use is one block plus the largest record.
 #[derive(Debug)]
-pub struct Reader<R> {
-    source: R,
+pub struct Reader<S> {
+    source: S,
     options: ReaderOptions,
-    block: Vec<u8>,
     block_start: u64,
     position: usize,
     source_exhausted: bool,
+    /// Past the last block: the current block is empty (the source is not
+    /// asked again after a short block).
+    past_end: bool,
     finished: bool,
     chain: Option<Chain>,
-    pending: Option<Event>,
+    /// The payload of the last record reassembled from fragments.
+    assembled: Vec<u8>,
+    pending: Option<Found>,
     accounting: Accounting,
 }
 
@@ -113,12 +240,39 @@ enum ZeroRun {
     ToEndOfLog,
 }
 
-impl<R: Read> Reader<R> {
+impl<R: Read> Reader<ReadBlocks<R>> {
     /// A reader at the start of `source`.
     ///
     /// # Panics
     /// If `options.block_size` is outside the supported range.
     pub fn new(source: R, options: ReaderOptions) -> Self {
+        let block = Vec::with_capacity(options.block_size);
+        Reader::with_source(ReadBlocks { source, block }, options)
+    }
+}
+
+impl<'a> Reader<SliceBlocks<'a>> {
+    /// A reader over a log held whole in memory, lending its blocks and
+    /// unfragmented records without copying them.
+    ///
+    /// # Panics
+    /// If `options.block_size` is outside the supported range.
+    pub fn from_slice(bytes: &'a [u8], options: ReaderOptions) -> Self {
+        let source = SliceBlocks {
+            bytes,
+            start: 0,
+            end: 0,
+        };
+        Reader::with_source(source, options)
+    }
+}
+
+impl<S: BlockSource> Reader<S> {
+    /// A reader at the start of `source`.
+    ///
+    /// # Panics
+    /// If `options.block_size` is outside the supported range.
+    pub fn with_source(source: S, options: ReaderOptions) -> Self {
         assert!(
             (MIN_BLOCK_SIZE..=MAX_BLOCK_SIZE).contains(&options.block_size),
             "log block size {} is outside {MIN_BLOCK_SIZE}..={MAX_BLOCK_SIZE}",
@@ -127,14 +281,23 @@ impl<R: Read> Reader<R> {
         Reader {
             source,
             options,
-            block: Vec::with_capacity(options.block_size),
             block_start: 0,
             position: 0,
             source_exhausted: false,
+            past_end: false,
             finished: false,
             chain: None,
+            assembled: Vec::new(),
             pending: None,
             accounting: Accounting::default(),
+        }
+    }
+
+    fn block_len(&self) -> usize {
+        if self.past_end {
+            0
+        } else {
+            self.source.block().len()
         }
     }
 
@@ -147,18 +310,46 @@ impl<R: Read> Reader<R> {
     /// The number of bytes read from the source so far.
     #[must_use]
     pub fn bytes_read(&self) -> u64 {
-        self.block_start + self.block.len() as u64
+        self.block_start + self.block_len() as u64
     }
 
     /// The next record or problem, or `None` at the end of the log. An I/O
     /// error of the source is returned as is; the reader is finished after it.
     pub fn next_event(&mut self) -> io::Result<Option<Event>> {
-        if let Some(event) = self.pending.take() {
-            return Ok(Some(event));
+        Ok(self.next_lent()?.map(|event| event.to_event()))
+    }
+
+    /// [`Reader::next_event`] without copying the record's payload: it is
+    /// lent until the next call.
+    pub fn next_lent(&mut self) -> io::Result<Option<LentEvent<'_>>> {
+        let found = match self.next_found()? {
+            Some(found) => found,
+            None => return Ok(None),
+        };
+        Ok(Some(match found {
+            Found::Record {
+                offset,
+                end_offset,
+                payload,
+            } => LentEvent::Record(LentRecord {
+                offset,
+                end_offset,
+                payload: match payload {
+                    Payload::InBlock(range) => &self.source.block()[range],
+                    Payload::Assembled => &self.assembled,
+                },
+            }),
+            Found::Problem(problem) => LentEvent::Problem(problem),
+        }))
+    }
+
+    fn next_found(&mut self) -> io::Result<Option<Found>> {
+        if let Some(found) = self.pending.take() {
+            return Ok(Some(found));
         }
         while !self.finished {
             match self.step() {
-                Ok(Some(event)) => return Ok(Some(event)),
+                Ok(Some(found)) => return Ok(Some(found)),
                 Ok(None) => {}
                 Err(error) => {
                     self.finished = true;
@@ -185,18 +376,18 @@ impl<R: Read> Reader<R> {
     }
 
     fn block_end(&self) -> u64 {
-        self.block_start + self.block.len() as u64
+        self.block_start + self.block_len() as u64
     }
 
     fn block_is_full(&self) -> bool {
-        self.block.len() == self.options.block_size
+        self.block_len() == self.options.block_size
     }
 
     /// Handles one unit (a physical record, a trailer, a block load) and
     /// returns the event it produced, if any. Every call either consumes
     /// bytes or finishes the reader, so no input makes it loop forever.
-    fn step(&mut self) -> io::Result<Option<Event>> {
-        let remaining = self.block.len() - self.position;
+    fn step(&mut self) -> io::Result<Option<Found>> {
+        let remaining = self.block_len() - self.position;
         if remaining == 0 {
             if !self.load_next_block()? {
                 self.finished = true;
@@ -212,7 +403,7 @@ impl<R: Read> Reader<R> {
             return Ok(self.short_remainder());
         }
 
-        let header = &self.block[self.position..];
+        let header = &self.source.block()[self.position..];
         let length = usize::from(u16::from_le_bytes([
             header[LENGTH_OFFSET],
             header[LENGTH_OFFSET + 1],
@@ -237,7 +428,7 @@ impl<R: Read> Reader<R> {
 
         let here = self.here();
         let record_end = self.position + header_size + length;
-        if record_end > self.block.len() {
+        if record_end > self.block_len() {
             // No record crosses a block boundary. If the block is complete, or
             // the record would run past the end of this block even if the
             // block were complete, the length is impossible; otherwise the
@@ -251,7 +442,7 @@ impl<R: Read> Reader<R> {
         }
         let record_end_offset = self.block_start + record_end as u64;
 
-        let header = &self.block[self.position..];
+        let header = &self.source.block()[self.position..];
         let stored = unmask_checksum(u32::from_le_bytes([
             header[0], header[1], header[2], header[3],
         ]));
@@ -260,7 +451,7 @@ impl<R: Read> Reader<R> {
         let actual = self
             .options
             .checksum
-            .compute(&[covered_header, &self.block[payload_range.clone()]]);
+            .compute(&[covered_header, &self.source.block()[payload_range.clone()]]);
         if stored != actual {
             return Ok(Some(self.drop_rest_of_block(ProblemKind::ChecksumMismatch)));
         }
@@ -277,10 +468,10 @@ impl<R: Read> Reader<R> {
         {
             let at = self.position + LOG_NUMBER_OFFSET;
             let stored = u32::from_le_bytes([
-                self.block[at],
-                self.block[at + 1],
-                self.block[at + 2],
-                self.block[at + 3],
+                self.source.block()[at],
+                self.source.block()[at + 1],
+                self.source.block()[at + 2],
+                self.source.block()[at + 3],
             ]);
             if stored != stored_log_number(log_number) {
                 let inside_chain = self.chain.is_some();
@@ -311,23 +502,24 @@ impl<R: Read> Reader<R> {
                 )));
             }
         };
-        let payload = &self.block[payload_range];
         match record_type {
             RecordType::Full => {
-                let record = Record {
+                let record = Found::Record {
                     offset: here,
                     end_offset: record_end_offset,
-                    payload: payload.to_vec(),
+                    payload: Payload::InBlock(payload_range),
                 };
                 self.accounting.record_bytes += record_end_offset - here;
-                Ok(Some(
-                    self.after_interrupted_chain(here, Event::Record(record)),
-                ))
+                Ok(Some(self.after_interrupted_chain(here, record)))
             }
             RecordType::First => {
+                // The buffer of the last reassembled record is reused.
+                let mut payload = std::mem::take(&mut self.assembled);
+                payload.clear();
+                payload.extend_from_slice(&self.source.block()[payload_range]);
                 let chain = Chain {
                     start: here,
-                    payload: payload.to_vec(),
+                    payload,
                 };
                 let interrupted = self.interrupted_chain(here);
                 self.chain = Some(chain);
@@ -335,7 +527,9 @@ impl<R: Read> Reader<R> {
             }
             RecordType::Middle => match &mut self.chain {
                 Some(chain) => {
-                    chain.payload.extend_from_slice(payload);
+                    chain
+                        .payload
+                        .extend_from_slice(&self.source.block()[payload_range]);
                     Ok(None)
                 }
                 None => Ok(Some(self.dropped(
@@ -346,13 +540,16 @@ impl<R: Read> Reader<R> {
             },
             RecordType::Last => match self.chain.take() {
                 Some(mut chain) => {
-                    chain.payload.extend_from_slice(payload);
+                    chain
+                        .payload
+                        .extend_from_slice(&self.source.block()[payload_range]);
                     self.accounting.record_bytes += record_end_offset - chain.start;
-                    Ok(Some(Event::Record(Record {
+                    self.assembled = chain.payload;
+                    Ok(Some(Found::Record {
                         offset: chain.start,
                         end_offset: record_end_offset,
-                        payload: chain.payload,
-                    })))
+                        payload: Payload::Assembled,
+                    }))
                 }
                 None => Ok(Some(self.dropped(
                     here,
@@ -366,12 +563,12 @@ impl<R: Read> Reader<R> {
 
     /// Fewer bytes than a header remain in the block: a trailer in a complete
     /// block, a truncated header at the end of the log.
-    fn short_remainder(&mut self) -> Option<Event> {
+    fn short_remainder(&mut self) -> Option<Found> {
         if self.block_is_full() {
             if self.chain.is_none() {
-                self.accounting.padding_bytes += (self.block.len() - self.position) as u64;
+                self.accounting.padding_bytes += (self.block_len() - self.position) as u64;
             }
-            self.position = self.block.len();
+            self.position = self.block_len();
             return None;
         }
         let kind = if self.chain.is_some() {
@@ -384,8 +581,8 @@ impl<R: Read> Reader<R> {
 
     /// A zero header at a record boundary: padding if only zeros follow to the
     /// end of the log, a problem otherwise.
-    fn zeros(&mut self) -> io::Result<Option<Event>> {
-        let rest = &self.block[self.position..];
+    fn zeros(&mut self) -> io::Result<Option<Found>> {
+        let rest = &self.source.block()[self.position..];
         if self.block_is_full()
             && rest.len() < RECYCLABLE_HEADER_SIZE
             && rest.iter().all(|&byte| byte == 0)
@@ -398,7 +595,7 @@ impl<R: Read> Reader<R> {
         let run = self.scan_zeros()?;
         let end = match run {
             ZeroRun::EndsInBlock => {
-                self.position = self.block.len();
+                self.position = self.block_len();
                 self.block_end()
             }
             ZeroRun::EndsInLaterBlock => self.block_start,
@@ -418,15 +615,18 @@ impl<R: Read> Reader<R> {
     }
 
     fn scan_zeros(&mut self) -> io::Result<ZeroRun> {
-        if self.block[self.position..].iter().any(|&byte| byte != 0) {
+        if self.source.block()[self.position..]
+            .iter()
+            .any(|&byte| byte != 0)
+        {
             return Ok(ZeroRun::EndsInBlock);
         }
         loop {
-            self.position = self.block.len();
+            self.position = self.block_len();
             if !self.load_next_block()? {
                 return Ok(ZeroRun::ToEndOfLog);
             }
-            if self.block.iter().any(|&byte| byte != 0) {
+            if self.source.block().iter().any(|&byte| byte != 0) {
                 return Ok(ZeroRun::EndsInLaterBlock);
             }
         }
@@ -434,29 +634,23 @@ impl<R: Read> Reader<R> {
 
     /// Reads the next block; `false` at the end of the source.
     fn load_next_block(&mut self) -> io::Result<bool> {
-        self.block_start += self.block.len() as u64;
-        self.block.clear();
+        self.block_start += self.block_len() as u64;
         self.position = 0;
         if self.source_exhausted {
+            self.past_end = true;
             return Ok(false);
         }
-        // `read_to_end` fills the spare capacity directly, without zeroing
-        // the block first; `take` stops it at one block.
-        let limit = self.options.block_size as u64;
-        (&mut self.source)
-            .take(limit)
-            .read_to_end(&mut self.block)?;
-        let filled = self.block.len();
+        let filled = self.source.next_block(self.options.block_size)?;
         if filled < self.options.block_size {
             self.source_exhausted = true;
         }
         Ok(filled > 0)
     }
 
-    fn dropped(&mut self, start: u64, end: u64, kind: ProblemKind) -> Event {
+    fn dropped(&mut self, start: u64, end: u64, kind: ProblemKind) -> Found {
         debug_assert!(start <= end);
         self.accounting.dropped_bytes += end - start;
-        Event::Problem(Problem {
+        Found::Problem(Problem {
             offset: start,
             length: end - start,
             kind,
@@ -464,26 +658,26 @@ impl<R: Read> Reader<R> {
     }
 
     /// Drops the unfinished chain (if any) and everything up to `end`.
-    fn drop_chain_through(&mut self, here: u64, end: u64, kind: ProblemKind) -> Event {
+    fn drop_chain_through(&mut self, here: u64, end: u64, kind: ProblemKind) -> Found {
         let start = self.chain.take().map_or(here, |chain| chain.start);
         self.dropped(start, end, kind)
     }
 
     /// Drops the unfinished chain (if any) and the rest of the block.
-    fn drop_rest_of_block(&mut self, kind: ProblemKind) -> Event {
+    fn drop_rest_of_block(&mut self, kind: ProblemKind) -> Found {
         let here = self.here();
         let end = self.block_end();
-        self.position = self.block.len();
+        self.position = self.block_len();
         self.drop_chain_through(here, end, kind)
     }
 
-    fn interrupted_chain(&mut self, here: u64) -> Option<Event> {
+    fn interrupted_chain(&mut self, here: u64) -> Option<Found> {
         self.chain
             .take()
             .map(|chain| self.dropped(chain.start, here, ProblemKind::InterruptedChain))
     }
 
-    fn after_interrupted_chain(&mut self, here: u64, event: Event) -> Event {
+    fn after_interrupted_chain(&mut self, here: u64, event: Found) -> Found {
         match self.interrupted_chain(here) {
             Some(problem) => {
                 self.pending = Some(event);
@@ -494,7 +688,7 @@ impl<R: Read> Reader<R> {
     }
 }
 
-impl<R: Read> Iterator for Reader<R> {
+impl<S: BlockSource> Iterator for Reader<S> {
     type Item = io::Result<Event>;
 
     fn next(&mut self) -> Option<Self::Item> {

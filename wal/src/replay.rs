@@ -2,7 +2,6 @@
 //! dropped, or the error the mode demands.
 
 use std::fmt;
-use std::io::Read;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
@@ -11,7 +10,7 @@ use crate::error::Error;
 use crate::mode::RecoveryMode;
 use crate::policy::{self, Decision};
 use crate::problem::{Problem, ProblemKind};
-use crate::reader::{Event, Reader, Record};
+use crate::reader::{BlockSource, LentEvent, LentRecord, Reader};
 
 /// A write batch read intact from a log.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,6 +32,42 @@ impl ReplayedBatch {
     #[must_use]
     pub fn next_sequence(&self) -> u64 {
         self.sequence.saturating_add(u64::from(self.count))
+    }
+}
+
+/// A write batch read intact from a log, as [`replay_each`] lends it: the
+/// payload borrows the reader until the next batch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LentBatch<'a> {
+    /// File offset of the record that holds the batch.
+    pub offset: u64,
+    /// File offset just past that record.
+    pub end_offset: u64,
+    /// Sequence number of the batch's first counted entry.
+    pub sequence: u64,
+    /// Number of counted entries.
+    pub count: u32,
+    /// The encoded batch (decode it with [`crate::batch::DecodedBatch::decode`]).
+    pub payload: &'a [u8],
+}
+
+impl LentBatch<'_> {
+    /// The sequence number the batch after this one should carry.
+    #[must_use]
+    pub fn next_sequence(&self) -> u64 {
+        self.sequence.saturating_add(u64::from(self.count))
+    }
+
+    /// The batch with its payload copied.
+    #[must_use]
+    pub fn to_batch(&self) -> ReplayedBatch {
+        ReplayedBatch {
+            offset: self.offset,
+            end_offset: self.end_offset,
+            sequence: self.sequence,
+            count: self.count,
+            payload: self.payload.to_vec(),
+        }
     }
 }
 
@@ -192,14 +227,14 @@ pub struct LogReplay {
 /// assert!(replay(reader(), RecoveryMode::AbsoluteConsistency, path).is_err());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn replay<R: Read>(
-    reader: Reader<R>,
+pub fn replay<S: BlockSource>(
+    reader: Reader<S>,
     mode: RecoveryMode,
     file: &Path,
 ) -> Result<LogReplay, Error> {
     let mut batches = Vec::new();
     let outcome = replay_each(reader, mode, file, |batch| {
-        batches.push(batch);
+        batches.push(batch.to_batch());
         ControlFlow::<std::convert::Infallible>::Continue(())
     })?;
     let report = match outcome {
@@ -209,9 +244,11 @@ pub fn replay<R: Read>(
     Ok(LogReplay { batches, report })
 }
 
-/// Replays one log under `mode` as [`replay`] does, but hands each batch to
+/// Replays one log under `mode` as [`replay`] does, but lends each batch to
 /// `on_batch` as soon as it is read instead of keeping it, so that memory
-/// stays at one block plus the largest record whatever the log's length.
+/// stays at one block plus the largest record whatever the log's length,
+/// and a batch that fits in one block is never copied (from a
+/// [`Reader::from_slice`], not at all).
 ///
 /// `on_batch` sees the batches [`replay`] would return, in the same order.
 /// It may end the replay early by returning [`ControlFlow::Break`]; its
@@ -249,11 +286,11 @@ pub fn replay<R: Read>(
 /// assert!(matches!(outcome, ControlFlow::Break(end) if end > 0));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn replay_each<R: Read, B>(
-    mut reader: Reader<R>,
+pub fn replay_each<S: BlockSource, B>(
+    mut reader: Reader<S>,
     mode: RecoveryMode,
     file: &Path,
-    mut on_batch: impl FnMut(ReplayedBatch) -> ControlFlow<B>,
+    mut on_batch: impl FnMut(LentBatch<'_>) -> ControlFlow<B>,
 ) -> Result<ControlFlow<B, LogReport>, Error> {
     let io_error = |source| Error::Io {
         file: file.to_path_buf(),
@@ -264,13 +301,13 @@ pub fn replay_each<R: Read, B>(
     let mut next_sequence = None;
     let mut dropped = Vec::new();
     let mut stopped_at: Option<(u64, ProblemKind)> = None;
-    while let Some(event) = reader.next_event().map_err(io_error)? {
+    while let Some(event) = reader.next_lent().map_err(io_error)? {
         if stopped_at.is_some() {
             // Keep reading only to learn the log's length.
             continue;
         }
         let problem = match event {
-            Event::Record(record) => match batch_of(record) {
+            LentEvent::Record(record) => match batch_of(record) {
                 Ok(batch) => {
                     batches += 1;
                     first_sequence.get_or_insert(batch.sequence);
@@ -282,7 +319,7 @@ pub fn replay_each<R: Read, B>(
                 }
                 Err(problem) => problem,
             },
-            Event::Problem(problem) => problem,
+            LentEvent::Problem(problem) => problem,
         };
         match policy::on_problem(mode, &problem.kind) {
             Decision::DropAndContinue => dropped.push(DroppedRegion {
@@ -326,8 +363,8 @@ pub fn replay_each<R: Read, B>(
     }))
 }
 
-fn batch_of(record: Record) -> Result<ReplayedBatch, Problem> {
-    let (sequence, count) = match batch::validate(&record.payload) {
+fn batch_of(record: LentRecord<'_>) -> Result<LentBatch<'_>, Problem> {
+    let (sequence, count) = match batch::validate(record.payload) {
         Ok(header) => header,
         Err(error) => {
             return Err(Problem {
@@ -337,7 +374,7 @@ fn batch_of(record: Record) -> Result<ReplayedBatch, Problem> {
             });
         }
     };
-    Ok(ReplayedBatch {
+    Ok(LentBatch {
         offset: record.offset,
         end_offset: record.end_offset,
         sequence,

@@ -52,6 +52,14 @@ fn events(bytes: &[u8]) -> (Vec<Event>, u64) {
         bytes.len() as u64,
         "every byte accounted for"
     );
+    // The reader over a slice, lending records, finds exactly the same.
+    let mut lending = Reader::from_slice(bytes, options);
+    let mut lent = Vec::new();
+    while let Some(event) = lending.next_lent().unwrap() {
+        lent.push(event.to_event());
+    }
+    assert_eq!(lent, events);
+    assert_eq!(lending.accounting(), accounting);
     (events, accounting.dropped_bytes)
 }
 
