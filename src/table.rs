@@ -240,13 +240,7 @@ pub(crate) struct TableEntries {
 }
 
 impl TableEntries {
-    pub(crate) fn next(&mut self) -> Option<Result<(Vec<u8>, Vec<u8>)>> {
-        let (mut key, mut value) = (Vec::new(), Vec::new());
-        self.next_into(&mut key, &mut value)
-            .map(|moved| moved.map(|()| (key, value)))
-    }
-
-    /// [`TableEntries::next`] into `key` and `value`, whose allocations are
+    /// The next entry into `key` and `value`, whose allocations are
     /// reused (their old contents are replaced).
     pub(crate) fn next_into(
         &mut self,

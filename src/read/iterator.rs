@@ -19,6 +19,14 @@ use crate::table::TableEntries;
 /// A key and its value, as the iterator yields them.
 type Entry = (Vec<u8>, Vec<u8>);
 
+/// An entry to yield, in the buffers it was merged in: the internal key
+/// (its first `user_key_len` bytes are the user key) and the value.
+struct Merged {
+    key: Vec<u8>,
+    user_key_len: usize,
+    value: Vec<u8>,
+}
+
 /// Entries fetched from a memtable at a time.
 const MEMTABLE_CHUNK: usize = 128;
 
@@ -36,7 +44,14 @@ enum Source {
 }
 
 impl Source {
-    fn next(&mut self, start: Option<&[u8]>) -> Option<Result<(Vec<u8>, Vec<u8>)>> {
+    /// The next entry into `key` and `value` (a table's reuse their
+    /// allocations; a memtable's replace them).
+    fn next_into(
+        &mut self,
+        start: Option<&[u8]>,
+        key: &mut Vec<u8>,
+        value: &mut Vec<u8>,
+    ) -> Option<Result<()>> {
         match self {
             Source::Mem {
                 table,
@@ -55,10 +70,13 @@ impl Source {
                         *resume_after = Some(key.clone());
                     }
                 }
-                buffer.pop_front().map(Ok)
+                let (next_key, next_value) = buffer.pop_front()?;
+                *key = next_key;
+                *value = next_value;
+                Some(Ok(()))
             }
-            Source::Table(entries) => entries.next(),
-            Source::Level(entries) => entries.next(),
+            Source::Table(entries) => entries.next_into(key, value),
+            Source::Level(entries) => entries.next_into(key, value),
         }
     }
 }
@@ -117,6 +135,11 @@ impl Eq for HeapEntry {}
 pub struct DbIterator {
     sources: Vec<Source>,
     heap: BinaryHeap<HeapEntry>,
+    /// Buffers of popped entries, refilled by the next source read: a
+    /// skipped version costs no allocation, a yielded entry one (its value).
+    spare: Vec<(Vec<u8>, Vec<u8>)>,
+    /// The buffers of the entry [`DbIterator::next_ref`] lent last.
+    lent: (Vec<u8>, Vec<u8>),
     started: bool,
     sequence: u64,
     seek_key: Option<Vec<u8>>,
@@ -183,6 +206,8 @@ impl DbIterator {
         DbIterator {
             sources: merged,
             heap: BinaryHeap::new(),
+            spare: Vec::new(),
+            lent: (Vec::new(), Vec::new()),
             started: false,
             sequence,
             seek_key,
@@ -202,6 +227,8 @@ impl DbIterator {
         DbIterator {
             sources: Vec::new(),
             heap: BinaryHeap::new(),
+            spare: Vec::new(),
+            lent: (Vec::new(), Vec::new()),
             started: true,
             sequence: 0,
             seek_key: None,
@@ -217,14 +244,30 @@ impl DbIterator {
     }
 
     fn refill(&mut self, source: usize) -> Result<()> {
-        if let Some(entry) = self.sources[source].next(self.seek_key.as_deref()) {
-            let (key, value) = entry?;
-            self.heap.push(HeapEntry { key, value, source });
+        let (mut key, mut value) = self.spare.pop().unwrap_or_default();
+        match self.sources[source].next_into(self.seek_key.as_deref(), &mut key, &mut value) {
+            Some(moved) => {
+                moved?;
+                self.heap.push(HeapEntry { key, value, source });
+            }
+            None => self.spare.push((key, value)),
         }
         Ok(())
     }
 
     fn advance(&mut self) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+        let Some(merged) = self.advance_raw()? else {
+            return Ok(None);
+        };
+        let user_key = merged.key[..merged.user_key_len].to_vec();
+        // The key's buffer is reused; the value leaves with the entry.
+        self.spare.push((merged.key, Vec::new()));
+        Ok(Some((user_key, merged.value)))
+    }
+
+    /// The next entry to yield going forward. The caller hands its buffers
+    /// back to `spare`.
+    fn advance_raw(&mut self) -> Result<Option<Merged>> {
         if !self.started {
             self.started = true;
             for source in 0..self.sources.len() {
@@ -233,19 +276,22 @@ impl DbIterator {
         }
         while let Some(entry) = self.heap.pop() {
             self.refill(entry.source)?;
-            let Some((user_key, sequence, kind)) = key::decode(&entry.key) else {
+            let HeapEntry { key, value, .. } = entry;
+            let Some((user_key, sequence, kind)) = key::decode(&key) else {
+                self.spare.push((key, value));
                 continue;
             };
-            if sequence > self.sequence {
+            if sequence > self.sequence || self.last_user_key.as_deref() == Some(user_key) {
+                // Newer than the snapshot, or an older version of a key
+                // already decided.
+                self.spare.push((key, value));
                 continue;
             }
-            if self.last_user_key.as_deref() == Some(user_key) {
-                continue; // an older version of a key already decided
-            }
-            self.last_user_key = Some(user_key.to_vec());
+            remember(&mut self.last_user_key, user_key);
             if let Bound::Excluded(start) = &self.start
                 && user_key == start.as_slice()
             {
+                self.spare.push((key, value));
                 continue;
             }
             let past_end = match &self.end {
@@ -260,8 +306,14 @@ impl DbIterator {
                 return Ok(None);
             }
             if Kind::from_byte(kind) == Some(Kind::Value) {
-                return Ok(Some((user_key.to_vec(), entry.value)));
+                let user_key_len = user_key.len();
+                return Ok(Some(Merged {
+                    key,
+                    user_key_len,
+                    value,
+                }));
             }
+            self.spare.push((key, value));
         }
         Ok(None)
     }
@@ -297,6 +349,57 @@ impl DbIterator {
         Ok(None)
     }
 
+    /// The next entry going forward, as [`Iterator::next`] yields it, but
+    /// lent rather than copied: the key and value borrow the iterator until
+    /// the next call, so a scan allocates nothing per entry (RocksDB's
+    /// iterator `key()` and `value()`). Mixes with `next` and `next_back`
+    /// as `next` does.
+    ///
+    /// ```
+    /// use strata::{Db, Options};
+    ///
+    /// let directory = tempfile::tempdir()?;
+    /// let db = Db::open(directory.path(), Options::default())?;
+    /// db.put("a", "1")?;
+    /// db.put("b", "2")?;
+    /// let mut entries = db.iter();
+    /// let mut total = 0;
+    /// while let Some(entry) = entries.next_ref() {
+    ///     let (key, value) = entry?;
+    ///     total += key.len() + value.len();
+    /// }
+    /// assert_eq!(total, 4);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn next_ref(&mut self) -> Option<Result<(&[u8], &[u8])>> {
+        if self.finished {
+            return None;
+        }
+        if let Some(error) = self.refused.take() {
+            self.finished = true;
+            return Some(Err(error));
+        }
+        match self.advance_raw() {
+            Ok(Some(Merged {
+                key,
+                user_key_len,
+                value,
+            })) => {
+                let (old_key, old_value) = std::mem::replace(&mut self.lent, (key, value));
+                self.spare.push((old_key, old_value));
+                Some(Ok((&self.lent.0[..user_key_len], &self.lent.1)))
+            }
+            Ok(None) => {
+                self.finished = true;
+                None
+            }
+            Err(error) => {
+                self.finished = true;
+                Some(Err(error))
+            }
+        }
+    }
+
     /// Yields the refusal, or `step`'s outcome; ends the iterator (both
     /// ways) at its end or at an error.
     fn step(&mut self, step: fn(&mut Self) -> Result<Option<Entry>>) -> Option<Result<Entry>> {
@@ -312,6 +415,17 @@ impl DbIterator {
             self.finished = true;
         }
         result.transpose()
+    }
+}
+
+/// Sets `last` to `user_key`, reusing its allocation.
+fn remember(last: &mut Option<Vec<u8>>, user_key: &[u8]) {
+    match last {
+        Some(buffer) => {
+            buffer.clear();
+            buffer.extend_from_slice(user_key);
+        }
+        None => *last = Some(user_key.to_vec()),
     }
 }
 

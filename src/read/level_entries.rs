@@ -46,14 +46,8 @@ impl LevelEntries {
         }
     }
 
-    pub(crate) fn next(&mut self) -> Option<Result<(Vec<u8>, Vec<u8>)>> {
-        let (mut key, mut value) = (Vec::new(), Vec::new());
-        self.next_into(&mut key, &mut value)
-            .map(|moved| moved.map(|()| (key, value)))
-    }
-
-    /// [`LevelEntries::next`] into `key` and `value`, whose allocations are
-    /// reused.
+    /// The next entry into `key` and `value`, whose allocations are
+    /// reused (their old contents are replaced).
     pub(crate) fn next_into(
         &mut self,
         key: &mut Vec<u8>,
