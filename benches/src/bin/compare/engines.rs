@@ -128,8 +128,10 @@ impl Engine for StrataEngine {
     }
 
     fn scan(&self) -> u64 {
+        // Entries lent, not copied, as RocksDB's raw iterator lends them.
         let mut count = 0;
-        for entry in self.0.iter() {
+        let mut entries = self.0.iter();
+        while let Some(entry) = entries.next_ref() {
             let (key, value) = entry.expect("strata scan");
             std::hint::black_box((key.len(), value.len()));
             count += 1;
@@ -139,7 +141,11 @@ impl Engine for StrataEngine {
 
     fn seek(&self, key: &[u8], count: usize) -> u64 {
         let mut read = 0;
-        for entry in self.0.range(key..).take(count) {
+        let mut entries = self.0.range(key..);
+        while read < count as u64 {
+            let Some(entry) = entries.next_ref() else {
+                break;
+            };
             let (key, value) = entry.expect("strata seek");
             std::hint::black_box((key.len(), value.len()));
             read += 1;

@@ -56,6 +56,8 @@ pub(crate) struct Config {
     /// Print each engine's per-level table and compaction figures to
     /// stderr after every run.
     pub(crate) level_stats: bool,
+    /// Where a `reopen-write` child writes (set only for it).
+    pub(crate) reopen_path: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -83,6 +85,7 @@ impl Default for Config {
             svg: None,
             quick: false,
             level_stats: false,
+            reopen_path: None,
         }
     }
 }
@@ -259,6 +262,7 @@ fn parse(args: &[String]) -> Result<(Config, Option<ChildRun>), String> {
                     "--mixed-seconds" => config.mixed_seconds = number(&name, &value)?,
                     "--mixed-write-rate" => config.mixed_write_rate = number(&name, &value)?,
                     "--level-stats" => config.level_stats = number(&name, &value)?,
+                    "--reopen-path" => config.reopen_path = Some(PathBuf::from(value)),
                     "--reps" => config.reps = number(&name, &value)?,
                     "--write-buffer-mib" => config.write_buffer_mib = number(&name, &value)?,
                     "--cache-mib" => config.cache_mib = number(&name, &value)?,
@@ -325,6 +329,11 @@ fn main() {
         }
     };
     if let Some((engine, workload, rep)) = child {
+        if workload == workloads::REOPEN_WRITE {
+            let path = config.reopen_path.as_ref().expect("--reopen-path");
+            workloads::write_reopen_log(&config, &engine, path, rep);
+            return;
+        }
         let row = workloads::run(&config, &engine, &workload, rep);
         println!("{}", row.to_json());
         return;

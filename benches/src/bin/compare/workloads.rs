@@ -209,20 +209,28 @@ fn fill_random(engine: &dyn Engine, n: u64, seed: u64) -> Phase {
 pub fn run(config: &Config, engine_name: &str, workload: &str, rep: u32) -> Row {
     let directory = fresh_directory(&config.dir, engine_name, workload);
     let path = directory.join("db");
-    let seed = 0x5eed ^ u64::from(rep) << 32;
+    let seed = reopen_seed(rep);
     let n = config.num;
-    let matched = config.matched();
     let reopen = workload == "reopen";
     let matched = if reopen {
-        // Big enough that the whole WAL stays in one unflushed memtable.
-        Matched {
-            write_buffer_size: (config.reopen_bytes() as usize) * 4 + (64 << 20),
-            ..matched
-        }
+        reopen_matched(config)
     } else {
-        matched
+        config.matched()
     };
-    let mut engine = engines::open(engine_name, &path, &matched);
+    let mut extra: Vec<(&'static str, f64)> = Vec::new();
+    let mut engine: Box<dyn Engine> = if reopen {
+        // The WAL is written by another process, so that this one's memory
+        // holds nothing of the writing when the open is measured.
+        write_reopen_log_elsewhere(config, engine_name, &path, rep);
+        extra.push(("wal_bytes", measure::wal_bytes(&path) as f64));
+        extra.push((
+            "tables_before_open",
+            count_files(&path, &[".sst", ".ldb"]) as f64,
+        ));
+        Box::new(Closed)
+    } else {
+        engines::open(engine_name, &path, &matched)
+    };
     let needs_fill = matches!(
         workload,
         "overwrite" | "readrandom" | "readmissing" | "readseq" | "seekrandom" | "mixed"
@@ -230,19 +238,6 @@ pub fn run(config: &Config, engine_name: &str, workload: &str, rep: u32) -> Row 
     if needs_fill {
         fill_random(engine.as_ref(), n, seed);
         engine.wait_idle();
-    }
-    let mut extra: Vec<(&'static str, f64)> = Vec::new();
-    if reopen {
-        let entries = config.reopen_bytes().div_ceil(ENTRY_SIZE);
-        fill_random(engine.as_ref(), entries, seed);
-        drop(engine);
-        extra.push(("wal_bytes", measure::wal_bytes(&path) as f64));
-        extra.push((
-            "tables_before_open",
-            count_files(&path, &[".sst", ".ldb"]) as f64,
-        ));
-        // Placeholder, replaced right below by the measured open.
-        engine = Box::new(Closed);
     }
 
     measure::reset_peak_rss();
@@ -620,6 +615,43 @@ fn count_files(path: &Path, suffixes: &[&str]) -> usize {
             })
             .count()
     })
+}
+
+/// The matched options of the reopen workload: a write buffer big enough
+/// that the whole WAL stays in one unflushed memtable.
+fn reopen_matched(config: &Config) -> Matched {
+    Matched {
+        write_buffer_size: (config.reopen_bytes() as usize) * 4 + (64 << 20),
+        ..config.matched()
+    }
+}
+
+/// Runs this executable as `reopen-write` on `path` and waits for it.
+fn write_reopen_log_elsewhere(config: &Config, engine_name: &str, path: &Path, rep: u32) {
+    let exe = std::env::current_exe().expect("path of this executable");
+    let status = std::process::Command::new(exe)
+        .args(config.child_args())
+        .arg(format!("--reopen-path={}", path.display()))
+        .args(["--child", engine_name, REOPEN_WRITE, &rep.to_string()])
+        .stdin(std::process::Stdio::null())
+        .status()
+        .expect("start the reopen writer");
+    assert!(status.success(), "{engine_name} reopen writer: {status}");
+}
+
+/// The child that writes the reopen workload's log: a random fill of
+/// `--reopen-mib` into `path`, left unflushed, then a close.
+pub const REOPEN_WRITE: &str = "reopen-write";
+
+/// What the [`REOPEN_WRITE`] child does.
+pub fn write_reopen_log(config: &Config, engine_name: &str, path: &Path, rep: u32) {
+    let engine = engines::open(engine_name, path, &reopen_matched(config));
+    let entries = config.reopen_bytes().div_ceil(ENTRY_SIZE);
+    fill_random(engine.as_ref(), entries, reopen_seed(rep));
+}
+
+fn reopen_seed(rep: u32) -> u64 {
+    0x5eed ^ u64::from(rep) << 32
 }
 
 fn fresh_directory(base: &Path, engine: &str, workload: &str) -> std::path::PathBuf {
