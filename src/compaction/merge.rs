@@ -124,15 +124,11 @@ pub(crate) fn merge(compaction: &Compaction, context: MergeContext<'_>) -> Resul
     // meets them (RocksDB's grandparents).
     let grandparents = if output_level + 1 < levels.count() {
         let (smallest, largest) = compaction.key_range();
-        let below = levels.level(output_level + 1);
-        let first = below.partition_point(|table| table.largest_user_key() < &smallest[..]);
-        let end = first
-            + below[first..].partition_point(|table| table.smallest_user_key() <= &largest[..]);
-        &below[first..end]
+        levels.overlapping(output_level + 1, &smallest, &largest)
     } else {
-        &[]
+        Vec::new()
     };
-    let mut cutter = Cutter::new(grandparents, options.target_file_size_base);
+    let mut cutter = Cutter::new(&grandparents, options.target_file_size_base);
     // Buffers passed around rather than allocated per entry: the entry
     // being merged takes the popped head's, the head is refilled in the
     // spare ones, and the entry's become the previous key's.

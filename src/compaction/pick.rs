@@ -39,13 +39,7 @@ impl Compaction {
     /// than piled up one level down.
     /// The smallest and largest user keys of all the inputs.
     pub(crate) fn key_range(&self) -> (Vec<u8>, Vec<u8>) {
-        let all: Vec<Arc<TableHandle>> = self
-            .inputs
-            .iter()
-            .chain(&self.next_inputs)
-            .cloned()
-            .collect();
-        key_range(&all)
+        key_range(self.inputs.iter().chain(&self.next_inputs))
     }
 
     pub(crate) fn is_trivial_move(&self, small_table_bytes: u64) -> bool {
@@ -67,14 +61,13 @@ impl Compaction {
     }
 }
 
-fn key_range(tables: &[Arc<TableHandle>]) -> (Vec<u8>, Vec<u8>) {
+fn key_range<'a>(tables: impl Iterator<Item = &'a Arc<TableHandle>> + Clone) -> (Vec<u8>, Vec<u8>) {
     let smallest = tables
-        .iter()
+        .clone()
         .map(|table| table.smallest_user_key())
         .min()
         .unwrap_or_default();
     let largest = tables
-        .iter()
         .map(|table| table.largest_user_key())
         .max()
         .unwrap_or_default();
@@ -168,7 +161,7 @@ fn compaction_of(levels: &Levels, level: usize, options: &Options) -> Compaction
             .into_iter()
             .collect()
     };
-    let (smallest, largest) = key_range(&inputs);
+    let (smallest, largest) = key_range(inputs.iter());
     let next_inputs = with_small_neighbours(levels, output_level, &smallest, &largest, options);
     Compaction {
         level,
@@ -276,7 +269,7 @@ pub(crate) fn for_range(
         // older ones would let the older versions shadow the newer.
         inputs = levels.level(0).to_vec();
     }
-    let (low, high) = key_range(&inputs);
+    let (low, high) = key_range(inputs.iter());
     let next_inputs = levels.overlapping(output_level, &low, &high);
     Some(Compaction {
         level,
