@@ -88,8 +88,9 @@ pub struct Options {
     /// How many full memtables may wait for their flush before writes stall
     /// (default 2). At least 1.
     pub max_immutable_memtables: usize,
-    /// When this many level-0 tables exist, they are compacted into level 1
-    /// (RocksDB's `level0_file_num_compaction_trigger`; default 4). From
+    /// When this many level-0 tables exist, they are compacted into the
+    /// level below (RocksDB's `level0_file_num_compaction_trigger`; default
+    /// 4); so are fewer once they hold `max_bytes_for_level_base`. From
     /// [`MIN_LEVEL0_COMPACTION_TRIGGER`] (2) to
     /// [`MAX_LEVEL0_COMPACTION_TRIGGER`] (64).
     pub level0_compaction_trigger: usize,
