@@ -10,6 +10,7 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::collections::binary_heap::PeekMut;
 use std::path::Path;
 
 use super::cut::Cutter;
@@ -136,12 +137,23 @@ pub(crate) fn merge(compaction: &Compaction, context: MergeContext<'_>) -> Resul
     let mut previous: Option<Vec<u8>> = None;
     let mut current_user_key: Vec<u8> = Vec::new();
     let mut newer_sequence = u64::MAX;
-    while let Some(Reverse(mut head)) = heap.pop() {
+    // The smallest head is refilled in place from its run and sifted down
+    // once (`PeekMut`), not popped and pushed again: most entries of a
+    // merge come from one run (the output level's), whose next key is
+    // usually still the smallest, two comparisons instead of a pop's and a
+    // push's walks through the heap.
+    while let Some(mut top) = heap.peek_mut() {
+        let Reverse(head) = &mut *top;
         std::mem::swap(&mut key, &mut head.key);
         std::mem::swap(&mut value, &mut head.value);
-        if let Some(moved) = runs[head.run].next_into(&mut head.key, &mut head.value) {
-            moved?;
-            heap.push(Reverse(head));
+        match runs[head.run].next_into(&mut head.key, &mut head.value) {
+            Some(moved) => {
+                moved?;
+                drop(top);
+            }
+            None => {
+                PeekMut::pop(top);
+            }
         }
         // The same internal key twice (a batch replayed again by
         // SkipAnyCorruptedRecords) is written once.
