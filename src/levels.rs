@@ -6,7 +6,8 @@
 
 use std::sync::{Arc, OnceLock};
 
-use crate::compaction::pick::{self, LevelTargets};
+use crate::compaction::pick::LevelTargets;
+use crate::compaction::score;
 use crate::options::Options;
 use crate::table::TableHandle;
 
@@ -61,11 +62,11 @@ impl Levels {
     }
 
     /// RocksDB's estimate of the bytes compaction still has to rewrite to
-    /// bring every level within its target ([`pick::pending_compaction_bytes`]).
+    /// bring every level within its target ([`score::pending_compaction_bytes`]).
     /// `options` must be the same at every call: the first answer is kept.
     pub(crate) fn pending_compaction_bytes(&self, options: &Options) -> u64 {
         *self.pending_compaction_bytes.get_or_init(|| {
-            pick::pending_compaction_bytes(
+            score::pending_compaction_bytes(
                 self.level(0).len(),
                 &self.all_level_bytes(),
                 self.targets(options),

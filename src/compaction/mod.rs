@@ -10,6 +10,7 @@
 mod cut;
 mod merge;
 pub(crate) mod pick;
+pub(crate) mod score;
 mod targets;
 
 use std::sync::Arc;
