@@ -181,11 +181,14 @@ impl Engine for StrataEngine {
         }
         let stats = self.0.stats();
         lines.push(format!(
-            "flushes {} ({:.1} MiB), trivial moves {}, WAL {:.1} MiB",
+            "flushes {} ({:.1} MiB), trivial moves {}, WAL {:.1} MiB, \
+             writers stalled {:.1} s ({} write groups for pending bytes)",
             stats.flushes,
             stats.flush_bytes as f64 / MIB,
             stats.trivial_moves,
-            stats.wal_bytes as f64 / MIB
+            stats.wal_bytes as f64 / MIB,
+            stats.stall_micros as f64 / 1e6,
+            stats.pending_compaction_stalls
         ));
         lines.join("\n")
     }
