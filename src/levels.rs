@@ -55,7 +55,8 @@ impl Levels {
             .get_or_init(|| LevelTargets::new(&self.all_level_bytes(), options))
     }
 
-    fn all_level_bytes(&self) -> Vec<u64> {
+    /// The bytes of each level, level 0 first.
+    pub(crate) fn all_level_bytes(&self) -> Vec<u64> {
         (0..self.count())
             .map(|level| self.level_bytes(level))
             .collect()
