@@ -19,6 +19,8 @@ pub(crate) struct Counters {
     pub(crate) compaction_bytes_read: AtomicU64,
     pub(crate) compaction_bytes_written: AtomicU64,
     pub(crate) stall_micros: AtomicU64,
+    pub(crate) memtable_stall_micros: AtomicU64,
+    pub(crate) memtable_switch_micros: AtomicU64,
     pub(crate) pending_compaction_stalls: AtomicU64,
     /// Per output level, what the compactions into it did.
     pub(crate) levels: Box<[LevelCounters]>,
@@ -96,6 +98,8 @@ impl Counters {
             compaction_bytes_read: read(&self.compaction_bytes_read),
             compaction_bytes_written: read(&self.compaction_bytes_written),
             stall_micros: read(&self.stall_micros),
+            memtable_stall_micros: read(&self.memtable_stall_micros),
+            memtable_switch_micros: read(&self.memtable_switch_micros),
             pending_compaction_stalls: read(&self.pending_compaction_stalls),
             pending_compaction_bytes: 0,
             block_cache_hits: 0,
@@ -166,8 +170,18 @@ pub struct Stats {
     pub compaction_bytes_read: u64,
     /// Bytes of tables written by compactions.
     pub compaction_bytes_written: u64,
-    /// Microseconds writers spent stalled or slowed down for compaction.
+    /// Microseconds writers spent stalled or slowed down: for compaction
+    /// (level-0 triggers, pending bytes) or for a flush
+    /// ([`Stats::memtable_stall_micros`]).
     pub stall_micros: u64,
+    /// Of [`Stats::stall_micros`], the microseconds writers waited because
+    /// `max_immutable_memtables` full memtables were waiting for their
+    /// flush.
+    pub memtable_stall_micros: u64,
+    /// Microseconds spent switching to a new memtable and log (creating the
+    /// log, syncing the directory, the MANIFEST edit naming the log and the
+    /// old log), with writers held up meanwhile.
+    pub memtable_switch_micros: u64,
     /// Write groups stopped or slowed down because the estimated bytes awaiting
     /// compaction reached `hard_pending_compaction_bytes_limit` or
     /// `soft_pending_compaction_bytes_limit`, counted once per write group

@@ -330,6 +330,30 @@ fn stats_count_writes_syncs_flushes_and_block_cache_hits_and_misses() {
     assert_eq!(second.block_cache_misses, first.block_cache_misses);
 }
 
+/// Memtable switches (three syncs each on a real file system) are timed,
+/// and waits for a flush are counted within the stall time.
+#[test]
+fn memtable_switches_and_waits_for_flushes_are_timed() {
+    let directory = tempfile::tempdir().unwrap();
+    let options = Options {
+        write_buffer_size: 64 << 10,
+        max_immutable_memtables: 1,
+        ..Options::default()
+    };
+    let db = Db::open(directory.path(), options).unwrap();
+    for index in 0..20_000u32 {
+        db.put(format!("key{index:06}"), [7u8; 100]).unwrap();
+    }
+    db.wait_for_background_idle().unwrap();
+    let stats = db.stats();
+    assert!(stats.flushes >= 20, "{stats:?}");
+    assert!(stats.memtable_switch_micros > 0, "{stats:?}");
+    assert!(
+        stats.memtable_stall_micros <= stats.stall_micros,
+        "{stats:?}"
+    );
+}
+
 /// LZ4 tables: a database written with compression is smaller on disk,
 /// reads back every value, and opens without the option (each block's
 /// trailer names its codec), mixing plain and compressed tables, through a

@@ -140,7 +140,9 @@ impl Engine {
                     );
                 }
                 self.state_changed.wait(state);
-                Counters::add(&self.counters.stall_micros, micros(started));
+                let waited = micros(started);
+                Counters::add(&self.counters.stall_micros, waited);
+                Counters::add(&self.counters.memtable_stall_micros, waited);
                 continue;
             }
             self.switch_memtable(state)?;
@@ -152,7 +154,9 @@ impl Engine {
     /// poisons the database: a failed sync or MANIFEST append leaves files
     /// in an unknown state.
     pub(crate) fn switch_memtable(&self, state: &mut State) -> Result<()> {
+        let started = Instant::now();
         let result = self.try_switch_memtable(state);
+        Counters::add(&self.counters.memtable_switch_micros, micros(started));
         if let Err(error) = &result {
             state.poison(error);
             self.state_changed.notify_all();

@@ -182,13 +182,16 @@ impl Engine for StrataEngine {
         let stats = self.0.stats();
         lines.push(format!(
             "flushes {} ({:.1} MiB), trivial moves {}, WAL {:.1} MiB, \
-             writers stalled {:.1} s ({} write groups for pending bytes)",
+             writers stalled {:.1} s (for a flush {:.1} s; {} write groups for \
+             pending bytes), memtable switches {:.1} s",
             stats.flushes,
             stats.flush_bytes as f64 / MIB,
             stats.trivial_moves,
             stats.wal_bytes as f64 / MIB,
             stats.stall_micros as f64 / 1e6,
-            stats.pending_compaction_stalls
+            stats.memtable_stall_micros as f64 / 1e6,
+            stats.pending_compaction_stalls,
+            stats.memtable_switch_micros as f64 / 1e6
         ));
         lines.join("\n")
     }
