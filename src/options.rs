@@ -100,10 +100,11 @@ pub struct Options {
     /// as RocksDB's block cache is; a block larger than a shard is not
     /// cached.
     pub block_cache_size: usize,
-    /// With this many level-0 tables, each write (each group of concurrent
-    /// writes committed together) is delayed by a
-    /// millisecond so compaction can catch up (RocksDB's
-    /// `level0_slowdown_writes_trigger`).
+    /// With this many level-0 tables, writes are slowed to 16 MiB/s (each
+    /// group of concurrent writes committed together owes the time its
+    /// bytes take at that rate, slept a millisecond or more at a time) so
+    /// compaction can catch up (RocksDB's `level0_slowdown_writes_trigger`,
+    /// at its default `delayed_write_rate`).
     pub level0_slowdown_writes_trigger: usize,
     /// With this many level-0 tables, writes wait until compaction brings
     /// the count down (RocksDB's `level0_stop_writes_trigger`).
@@ -148,8 +149,7 @@ pub struct Options {
     /// edit.
     pub max_manifest_file_size: u64,
     /// When the estimated bytes compaction still has to rewrite reach this,
-    /// each write (each group of concurrent writes committed together) is
-    /// delayed by a millisecond, as past `level0_slowdown_writes_trigger` (RocksDB's
+    /// writes are slowed to 16 MiB/s, as past `level0_slowdown_writes_trigger` (RocksDB's
     /// `soft_pending_compaction_bytes_limit`; default 64 GiB; 0 turns it
     /// off). The estimate is RocksDB's, [`crate::Stats`] reports it as
     /// `pending_compaction_bytes`.

@@ -91,7 +91,7 @@ impl Engine {
         let (mem, sequence) = {
             let mut state = self.state.lock();
             state.check_healthy()?;
-            self.make_room(&mut state)?;
+            self.make_room(&mut state, merged.encoded_len())?;
             (Arc::clone(&state.mem), state.last_sequence + 1)
         };
         let count = merged.count();

@@ -18,6 +18,13 @@ use crate::trace::event;
 use crate::version::VersionEdit;
 use crate::version::filename;
 
+/// Bytes per second that writes are slowed to past
+/// `level0_slowdown_writes_trigger` or `soft_pending_compaction_bytes_limit`:
+/// RocksDB's `delayed_write_rate` when neither it nor a rate limiter is set
+/// (16 MiB/s). RocksDB also lowers and raises the rate as compaction falls
+/// further behind or catches up; Strata keeps it fixed.
+pub(crate) const DELAYED_WRITE_RATE: u64 = 16 << 20;
+
 impl Engine {
     /// Makes every write acknowledged so far durable. Earlier logs were
     /// synced when they were switched out, so syncing the live one is
@@ -48,10 +55,10 @@ impl Engine {
     /// stalling while too many full memtables wait for their flush, too
     /// many level-0 tables wait for compaction (RocksDB's stop trigger) or
     /// too many bytes do (the hard pending-compaction limit), and slowing
-    /// each write down by a millisecond past the slowdown trigger or the
-    /// soft limit. It runs once per write group (by its leader), so a
-    /// group's writes are held up together.
-    pub(crate) fn make_room(&self, state: &mut MutexGuard<'_, State>) -> Result<()> {
+    /// writes down to [`DELAYED_WRITE_RATE`] past the slowdown trigger or
+    /// the soft limit. It runs once per write group (by its leader, with
+    /// the group's `bytes`), so a group's writes are held up together.
+    pub(crate) fn make_room(&self, state: &mut MutexGuard<'_, State>, bytes: usize) -> Result<()> {
         let mut delayed = false;
         // A stall is announced once per write, not at every wake-up.
         let mut announced = false;
@@ -106,9 +113,21 @@ impl Engine {
                 && (level0 >= self.options.level0_slowdown_writes_trigger || over_soft_limit)
             {
                 delayed = true;
+                // RocksDB's write controller: each write past the trigger
+                // owes the time its bytes take at the delayed rate, slept
+                // once a millisecond is owed (LevelDB slept a millisecond
+                // per write, which at about 130 bytes a write is a hundred
+                // times slower than RocksDB's rate and all but stops
+                // writers well before the stop trigger).
                 if over_soft_limit {
                     count_pending_stall(&mut counted_pending_stall);
                 }
+                let owed = (bytes as u64).saturating_mul(1_000_000) / DELAYED_WRITE_RATE;
+                state.slowdown_debt_micros = state.slowdown_debt_micros.saturating_add(owed);
+                if state.slowdown_debt_micros < 1_000 {
+                    continue;
+                }
+                let debt = std::mem::take(&mut state.slowdown_debt_micros);
                 event!(
                     debug,
                     target: "strata::write",
@@ -120,7 +139,7 @@ impl Engine {
                 );
                 let started = Instant::now();
                 MutexGuard::unlocked(state, || {
-                    std::thread::sleep(std::time::Duration::from_millis(1));
+                    std::thread::sleep(std::time::Duration::from_micros(debt));
                 });
                 Counters::add(&self.counters.stall_micros, micros(started));
                 continue;
