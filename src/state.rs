@@ -70,9 +70,9 @@ pub(crate) struct State {
     pub(crate) compacting: bool,
     /// `Db::compact_range` runs; the background thread holds off.
     pub(crate) manual_compaction: bool,
-    /// Microseconds of delay owed by writes past a slowdown trigger and not
-    /// yet slept (see `write/log.rs`).
-    pub(crate) slowdown_debt_micros: u64,
+    /// Bytes written past a slowdown trigger whose delay has not been
+    /// slept yet (see `write/log.rs`).
+    pub(crate) slowdown_owed_bytes: u64,
 }
 
 impl State {

@@ -158,7 +158,7 @@ pub(crate) fn apply(
             shutting_down: false,
             compacting: false,
             manual_compaction: false,
-            slowdown_debt_micros: 0,
+            slowdown_owed_bytes: 0,
         },
         log: LiveLog {
             writer: log,

@@ -3,7 +3,7 @@
 //! the MANIFEST before any write reaches it) and a new memtable take over,
 //! and the full memtable waits for the flush thread.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use parking_lot::MutexGuard;
 use strata_wal::{Writer, WriterOptions};
@@ -24,6 +24,20 @@ use crate::version::filename;
 /// (16 MiB/s). RocksDB also lowers and raises the rate as compaction falls
 /// further behind or catches up; Strata keeps it fixed.
 pub(crate) const DELAYED_WRITE_RATE: u64 = 16 << 20;
+
+/// Adds a write group's `bytes` to those owed past a slowdown trigger;
+/// once they take a millisecond or more at [`DELAYED_WRITE_RATE`], the time
+/// to sleep for all of them (and nothing is owed any more). Owing bytes,
+/// not microseconds, keeps writes of a few dozen bytes from rounding
+/// their delay away.
+fn slowdown(owed_bytes: &mut u64, bytes: u64) -> Option<Duration> {
+    *owed_bytes = owed_bytes.saturating_add(bytes);
+    if *owed_bytes < DELAYED_WRITE_RATE / 1_000 {
+        return None;
+    }
+    let micros = std::mem::take(owed_bytes).saturating_mul(1_000_000) / DELAYED_WRITE_RATE;
+    Some(Duration::from_micros(micros))
+}
 
 impl Engine {
     /// Makes every write acknowledged so far durable. Earlier logs were
@@ -122,12 +136,9 @@ impl Engine {
                 if over_soft_limit {
                     count_pending_stall(&mut counted_pending_stall);
                 }
-                let owed = (bytes as u64).saturating_mul(1_000_000) / DELAYED_WRITE_RATE;
-                state.slowdown_debt_micros = state.slowdown_debt_micros.saturating_add(owed);
-                if state.slowdown_debt_micros < 1_000 {
+                let Some(pause) = slowdown(&mut state.slowdown_owed_bytes, bytes as u64) else {
                     continue;
-                }
-                let debt = std::mem::take(&mut state.slowdown_debt_micros);
+                };
                 event!(
                     debug,
                     target: "strata::write",
@@ -139,7 +150,7 @@ impl Engine {
                 );
                 let started = Instant::now();
                 MutexGuard::unlocked(state, || {
-                    std::thread::sleep(std::time::Duration::from_micros(debt));
+                    std::thread::sleep(pause);
                 });
                 Counters::add(&self.counters.stall_micros, micros(started));
                 continue;
@@ -213,4 +224,44 @@ impl Engine {
 
 fn micros(started: Instant) -> u64 {
     u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slowed_writes_sleep_their_bytes_at_the_delayed_rate_a_millisecond_at_a_time() {
+        let mut owed = 0;
+        // 132-byte writes: nothing is slept until a millisecond's worth
+        // (16,777 bytes) is owed, at the 128th write.
+        for _ in 0..127 {
+            assert_eq!(slowdown(&mut owed, 132), None);
+        }
+        assert_eq!(
+            slowdown(&mut owed, 132),
+            Some(Duration::from_micros(
+                128 * 132 * 1_000_000 / DELAYED_WRITE_RATE
+            ))
+        );
+        assert_eq!(owed, 0);
+        // 16 MiB of small writes sleep a second in all, counting what is
+        // still owed at the end, less at most a microsecond per pause lost
+        // to rounding.
+        let mut slept = Duration::ZERO;
+        for _ in 0..(16 << 20) / 128 {
+            slept += slowdown(&mut owed, 128).unwrap_or_default();
+        }
+        slept += Duration::from_micros(owed * 1_000_000 / DELAYED_WRITE_RATE);
+        assert!(
+            slept <= Duration::from_secs(1) && slept >= Duration::from_millis(998),
+            "{slept:?}"
+        );
+        // A large group sleeps its whole time at once.
+        owed = 0;
+        assert_eq!(
+            slowdown(&mut owed, 4 << 20),
+            Some(Duration::from_micros(250_000))
+        );
+    }
 }
