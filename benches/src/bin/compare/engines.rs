@@ -15,6 +15,8 @@ pub struct Matched {
     pub block_cache_size: usize,
     /// Full memtables that may wait for their flush before writes stall.
     pub max_immutable_memtables: usize,
+    /// Table blocks compressed with LZ4 (every level, on both engines).
+    pub lz4: bool,
 }
 
 impl Matched {
@@ -33,8 +35,14 @@ impl Matched {
                 self.bloom_bits_per_key,
                 self.block_cache_size >> 10
             ),
-            "compression off on both; WAL on; index and filter blocks outside the block cache on both"
-                .to_owned(),
+            format!(
+                "{}; WAL on, uncompressed; index and filter blocks outside the block cache on both",
+                if self.lz4 {
+                    "LZ4 blocks on both, every level"
+                } else {
+                    "compression off on both"
+                }
+            ),
             {
                 let defaults = strata::Options::default();
                 format!(
@@ -44,7 +52,11 @@ impl Matched {
                     defaults.level0_stop_writes_trigger,
                     defaults.max_bytes_for_level_base >> 20,
                     defaults.max_bytes_for_level_multiplier,
-                    if defaults.level_compaction_dynamic_level_bytes { "on" } else { "off" },
+                    if defaults.level_compaction_dynamic_level_bytes {
+                        "on"
+                    } else {
+                        "off"
+                    },
                     defaults.target_file_size_base >> 20
                 )
             },
@@ -106,6 +118,11 @@ impl StrataEngine {
             bloom_bits_per_key: matched.bloom_bits_per_key,
             block_cache_size: matched.block_cache_size,
             max_immutable_memtables: matched.max_immutable_memtables,
+            compression: if matched.lz4 {
+                strata::Compression::Lz4
+            } else {
+                strata::Compression::None
+            },
             ..strata::Options::default()
         };
         StrataEngine(strata::Db::open(path, options).expect("open strata"))
@@ -228,8 +245,13 @@ mod rocks {
             options.set_max_write_buffer_number(
                 i32::try_from(matched.max_immutable_memtables + 1).unwrap_or(i32::MAX),
             );
-            options.set_compression_type(rocksdb::DBCompressionType::None);
-            options.set_bottommost_compression_type(rocksdb::DBCompressionType::None);
+            let compression = if matched.lz4 {
+                rocksdb::DBCompressionType::Lz4
+            } else {
+                rocksdb::DBCompressionType::None
+            };
+            options.set_compression_type(compression);
+            options.set_bottommost_compression_type(compression);
             options.set_block_based_table_factory(&table);
             // RocksDB's default, stated so that the two engines stay matched
             // if either default changes.

@@ -48,6 +48,9 @@ pub(crate) struct Config {
     pub(crate) engines: Vec<String>,
     pub(crate) write_buffer_mib: f64,
     pub(crate) cache_mib: f64,
+    /// Blocks compressed with LZ4 on both engines (and values that compress
+    /// to about half); off by default.
+    pub(crate) lz4: bool,
     /// Where the run directories are made.
     pub(crate) dir: PathBuf,
     pub(crate) json: bool,
@@ -80,6 +83,7 @@ impl Default for Config {
                 .collect(),
             write_buffer_mib: 4.0,
             cache_mib: 8.0,
+            lz4: false,
             dir: std::env::temp_dir(),
             json: false,
             svg: None,
@@ -118,6 +122,7 @@ impl Config {
             bloom_bits_per_key: 10,
             block_cache_size: (self.cache_mib * f64::from(1 << 20)) as usize,
             max_immutable_memtables: strata::Options::default().max_immutable_memtables,
+            lz4: self.lz4,
         }
     }
 
@@ -135,6 +140,7 @@ impl Config {
             format!("--mixed-write-rate={}", self.mixed_write_rate),
             format!("--write-buffer-mib={}", self.write_buffer_mib),
             format!("--cache-mib={}", self.cache_mib),
+            format!("--compression={}", if self.lz4 { "lz4" } else { "none" }),
             format!("--dir={}", self.dir.display()),
             format!("--level-stats={}", self.level_stats),
         ]
@@ -171,6 +177,10 @@ impl Config {
                 "max_immutable_memtables",
                 Json::Num(matched.max_immutable_memtables as f64),
             ),
+            (
+                "compression",
+                Json::Str(if matched.lz4 { "lz4" } else { "none" }.into()),
+            ),
             ("key_size", Json::Num(workloads::KEY_SIZE as f64)),
             ("value_size", Json::Num(workloads::VALUE_SIZE as f64)),
             ("dir", Json::Str(self.dir.display().to_string())),
@@ -197,6 +207,8 @@ usage: compare [OPTIONS]
   --engines A,B         subset of strata,rocksdb (default both)
   --write-buffer-mib M  memtable size on both engines (default 4)
   --cache-mib M         block cache on both engines (default 8)
+  --compression C       none (default) or lz4: LZ4 table blocks on both
+                        engines, and values that compress to about half
   --dir PATH            where run directories are made (default $TMPDIR or /tmp)
   --json                JSON lines (config, every run, summaries, ratios)
   --svg PATH            write the ratio chart there
@@ -266,6 +278,13 @@ fn parse(args: &[String]) -> Result<(Config, Option<ChildRun>), String> {
                     "--reps" => config.reps = number(&name, &value)?,
                     "--write-buffer-mib" => config.write_buffer_mib = number(&name, &value)?,
                     "--cache-mib" => config.cache_mib = number(&name, &value)?,
+                    "--compression" => {
+                        config.lz4 = match value.as_str() {
+                            "none" => false,
+                            "lz4" => true,
+                            _ => return Err(format!("--compression is none or lz4, not {value}")),
+                        };
+                    }
                     "--dir" => config.dir = PathBuf::from(value),
                     "--svg" => config.svg = Some(PathBuf::from(value)),
                     "--workloads" => {
@@ -489,8 +508,14 @@ fn parent(config: &Config) {
                     },
                 ),
                 format!(
-                    "both engines: write buffer {} MiB, block cache {} MiB, 4 KiB blocks, bloom 10 bits/key, no compression, WAL on",
-                    config.write_buffer_mib, config.cache_mib
+                    "both engines: write buffer {} MiB, block cache {} MiB, 4 KiB blocks, bloom 10 bits/key, {}, WAL on",
+                    config.write_buffer_mib,
+                    config.cache_mib,
+                    if config.lz4 {
+                        "LZ4 blocks, values compressible to half"
+                    } else {
+                        "no compression"
+                    }
                 ),
             ];
             let chart = report::svg(&ratios, "Strata / RocksDB throughput", &subtitles);

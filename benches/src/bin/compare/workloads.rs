@@ -174,6 +174,42 @@ fn value(rng: &mut Rng) -> [u8; VALUE_SIZE] {
     value
 }
 
+/// The values of a fill. Without compression every put writes one random
+/// value (its bytes do not matter). With compression each put gets a value
+/// of its own that compresses to about half, as db_bench's default
+/// `--compression_ratio=0.5` makes them: random bytes for the first half,
+/// repeated for the second (one value for all would compress to almost
+/// nothing and flatter both codecs).
+struct Values {
+    rng: Rng,
+    value: [u8; VALUE_SIZE],
+    compressible: bool,
+}
+
+impl Values {
+    fn new(seed: u64, compressible: bool) -> Self {
+        let mut rng = Rng::new(seed);
+        let value = value(&mut rng);
+        Values {
+            rng,
+            value,
+            compressible,
+        }
+    }
+
+    fn next(&mut self) -> &[u8; VALUE_SIZE] {
+        if self.compressible {
+            let (random, copy) = self.value.split_at_mut(VALUE_SIZE / 2);
+            for chunk in random.chunks_mut(8) {
+                let bytes = self.rng.next_u64().to_le_bytes();
+                chunk.copy_from_slice(&bytes[..chunk.len()]);
+            }
+            copy.copy_from_slice(&random[..copy.len()]);
+        }
+        &self.value
+    }
+}
+
 /// The measured phase of a run: what it did and how long it took.
 #[derive(Default)]
 struct Phase {
@@ -196,12 +232,11 @@ fn timed(ops: u64, mut op: impl FnMut(u64)) -> (f64, Histogram) {
     (start.elapsed().as_secs_f64(), latency)
 }
 
-fn fill_random(engine: &dyn Engine, n: u64, seed: u64) -> Phase {
+fn fill_random(engine: &dyn Engine, n: u64, seed: u64, compressible: bool) -> Phase {
     let permutation = Permutation::new(n);
-    let mut rng = Rng::new(seed);
-    let value = value(&mut rng);
+    let mut values = Values::new(seed, compressible);
     let (seconds, latency) = timed(n, |index| {
-        engine.put(&present(permutation.at(index)), &value, false);
+        engine.put(&present(permutation.at(index)), values.next(), false);
     });
     Phase {
         ops: n,
@@ -219,6 +254,7 @@ pub fn run(config: &Config, engine_name: &str, workload: &str, rep: u32) -> Row 
     let path = directory.join("db");
     let seed = reopen_seed(rep);
     let n = config.num;
+    let compressible = config.lz4;
     let reopen = workload.starts_with("reopen");
     // `reopen` opens with a write buffer that holds the whole WAL;
     // `reopenflush` with the matched one. Both logs are written alike.
@@ -246,7 +282,7 @@ pub fn run(config: &Config, engine_name: &str, workload: &str, rep: u32) -> Row 
         "overwrite" | "readrandom" | "readmissing" | "readseq" | "seekrandom" | "mixed"
     );
     if needs_fill {
-        fill_random(engine.as_ref(), n, seed);
+        fill_random(engine.as_ref(), n, seed, compressible);
         engine.wait_idle();
     }
 
@@ -256,9 +292,9 @@ pub fn run(config: &Config, engine_name: &str, workload: &str, rep: u32) -> Row 
     let mut rng = Rng::new(seed ^ 0xabcd);
     let phase = match workload {
         "fillseq" => {
-            let value = value(&mut rng);
+            let mut values = Values::new(rng.next_u64(), compressible);
             let (seconds, latency) = timed(n, |index| {
-                engine.put(&present(index), &value, false);
+                engine.put(&present(index), values.next(), false);
             });
             Phase {
                 ops: n,
@@ -268,13 +304,13 @@ pub fn run(config: &Config, engine_name: &str, workload: &str, rep: u32) -> Row 
                 latency,
             }
         }
-        "fillrandom" => fill_random(engine.as_ref(), n, seed),
+        "fillrandom" => fill_random(engine.as_ref(), n, seed, compressible),
         "overwrite" => {
-            let mut value = value(&mut rng);
-            value[0] ^= 0xff;
+            let mut values = Values::new(rng.next_u64() ^ 0xff, compressible);
             let puts = n * config.overwrite_passes;
             let (seconds, latency) = timed(puts, |_| {
-                engine.put(&present(rng.below(n)), &value, false);
+                let key = present(rng.below(n));
+                engine.put(&key, values.next(), false);
             });
             extra.push(("live_bytes", (n * ENTRY_SIZE) as f64));
             Phase {
@@ -657,7 +693,7 @@ pub const REOPEN_WRITE: &str = "reopen-write";
 pub fn write_reopen_log(config: &Config, engine_name: &str, path: &Path, rep: u32) {
     let engine = engines::open(engine_name, path, &reopen_matched(config));
     let entries = config.reopen_bytes().div_ceil(ENTRY_SIZE);
-    fill_random(engine.as_ref(), entries, reopen_seed(rep));
+    fill_random(engine.as_ref(), entries, reopen_seed(rep), config.lz4);
 }
 
 fn reopen_seed(rep: u32) -> u64 {
