@@ -100,6 +100,7 @@ impl Db {
             snapshots: Arc::new(SnapshotList::default()),
             tables,
             published: Arc::clone(&opened.state.published),
+            manifest: Mutex::new(opened.manifest),
             state: Mutex::new(opened.state),
             state_changed: Condvar::new(),
             log: Mutex::new(opened.log),

@@ -20,10 +20,13 @@ impl Engine {
     /// necessary are done.
     pub(crate) fn flush(&self) -> Result<()> {
         self.exclusively(|| {
-            let mut state = self.state.lock();
-            state.check_healthy()?;
-            if !state.mem.is_empty() {
-                self.switch_memtable(&mut state)?;
+            let empty = {
+                let state = self.state.lock();
+                state.check_healthy()?;
+                state.mem.is_empty()
+            };
+            if !empty {
+                self.switch_memtable()?;
             }
             Ok(())
         })?;
@@ -68,24 +71,33 @@ impl Engine {
             "flushed a memtable to a level-0 table (the MANIFEST records it next)"
         );
         let handle = TableHandle::open(&self.tables, &meta)?;
-        let mut state = self.state.lock();
-        let live_log = state
-            .immutable
-            .get(1)
-            .map_or(state.mem.log_number, |next| next.log_number);
-        let flushed = full.largest_sequence().max(state.version.flushed_sequence);
-        let edit = VersionEdit {
-            log_number: Some(live_log),
-            next_file_number: Some(state.version.next_file_number.max(number + 1)),
-            flushed_sequence: Some(flushed),
-            new_tables: vec![meta],
-            ..VersionEdit::default()
+        let mut manifest = self.manifest.lock();
+        let edit = {
+            let state = self.state.lock();
+            state.check_healthy()?;
+            // No memtable switch can come in between: it edits the MANIFEST
+            // too, so it waits for its lock.
+            let live_log = state
+                .immutable
+                .get(1)
+                .map_or(state.mem.log_number, |next| next.log_number);
+            let flushed = full.largest_sequence().max(state.version.flushed_sequence);
+            VersionEdit {
+                log_number: Some(live_log),
+                next_file_number: Some(state.version.next_file_number.max(number + 1)),
+                flushed_sequence: Some(flushed),
+                new_tables: vec![meta],
+                ..VersionEdit::default()
+            }
         };
-        self.append_edit(&mut state, &edit)?;
+        self.log_edit(&mut manifest, &edit)?;
+        let mut state = self.state.lock();
+        self.apply_logged(&mut manifest, &mut state, &edit)?;
         state.install_flushed(handle, self.options.num_levels);
         // Wakes the compaction thread and stalled writers.
         self.state_changed.notify_all();
         drop(state);
+        drop(manifest);
         // The flushed log is obsolete now that the MANIFEST says so.
         remove_files(fs, &self.directory, &[filename::log(full.log_number)])
     }

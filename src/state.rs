@@ -14,7 +14,7 @@ use crate::levels::Levels;
 use crate::memtable::MemTable;
 use crate::table::TableHandle;
 use crate::trace::event;
-use crate::version::{LogWriter, VersionState};
+use crate::version::VersionState;
 
 /// What a read consults: the memtable, then the immutable memtables newest
 /// first, then the tables newest first. Holding one keeps every memtable and
@@ -56,11 +56,9 @@ pub(crate) struct State {
     /// What readers see: `mem`, `immutable` and `tables` as of the last
     /// change.
     pub(crate) published: Published,
-    /// The live files, as the MANIFEST records them.
+    /// The live files, as the MANIFEST records them (changed by an edit
+    /// only once it is durable, `version/live_manifest.rs`).
     pub(crate) version: VersionState,
-    /// The MANIFEST, open for appending edits, and its number.
-    pub(crate) manifest: LogWriter,
-    pub(crate) manifest_number: u64,
     /// The last sequence assigned to a write that is in the memtable.
     pub(crate) last_sequence: u64,
     /// The first failure that left files in an unknown state.

@@ -88,8 +88,11 @@ impl Engine {
                 new_tables: moved.iter().map(|table| table.meta().clone()).collect(),
                 ..VersionEdit::default()
             };
+            let mut manifest = self.manifest.lock();
+            self.state.lock().check_healthy()?;
+            self.log_edit(&mut manifest, &edit)?;
             let mut state = self.state.lock();
-            self.append_edit(&mut state, &edit)?;
+            self.apply_logged(&mut manifest, &mut state, &edit)?;
             Counters::add(&self.counters.trivial_moves, 1);
             event!(
                 info,
@@ -162,15 +165,20 @@ impl Engine {
             .map(|meta| TableHandle::open(&self.tables, meta))
             .collect::<Result<Vec<_>>>()?;
         {
-            let mut state = self.state.lock();
-            let next_file_number = state.version.next_file_number;
-            let edit = VersionEdit {
-                next_file_number: Some(next_file_number),
-                new_tables: outputs,
-                deleted_tables: removed.clone(),
-                ..VersionEdit::default()
+            let mut manifest = self.manifest.lock();
+            let edit = {
+                let state = self.state.lock();
+                state.check_healthy()?;
+                VersionEdit {
+                    next_file_number: Some(state.version.next_file_number),
+                    new_tables: outputs,
+                    deleted_tables: removed.clone(),
+                    ..VersionEdit::default()
+                }
             };
-            self.append_edit(&mut state, &edit)?;
+            self.log_edit(&mut manifest, &edit)?;
+            let mut state = self.state.lock();
+            self.apply_logged(&mut manifest, &mut state, &edit)?;
             state.replace_tables(&removed, handles, self.options.num_levels);
             self.state_changed.notify_all();
         }

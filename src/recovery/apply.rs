@@ -30,6 +30,7 @@ use crate::state::State;
 use crate::table::{self, TableContext, TableHandle};
 use crate::trace::event;
 use crate::version::filename;
+use crate::version::live_manifest::LiveManifest;
 use crate::version::manifest;
 use crate::version::{TableMeta, VersionEdit, VersionState};
 use crate::write::batch::apply_to_memtable;
@@ -37,6 +38,7 @@ use crate::write::live_log::LiveLog;
 
 /// What an applied plan leaves: the live state, the new log, the report.
 pub(crate) struct Opened {
+    pub(crate) manifest: LiveManifest,
     pub(crate) state: State,
     pub(crate) log: LiveLog,
     pub(crate) report: RecoveryReport,
@@ -145,14 +147,16 @@ pub(crate) fn apply(
     let tables = Arc::new(Levels::new(tables, options.num_levels));
     let mem = Arc::new(MemTable::new(log_number));
     Ok(Opened {
+        manifest: LiveManifest {
+            writer: manifest,
+            number: manifest_number,
+        },
         state: State {
             published: State::publish_first(&mem, &[], &tables),
             mem,
             immutable: Vec::new(),
             tables,
             version,
-            manifest,
-            manifest_number,
             last_sequence,
             poisoned: None,
             shutting_down: false,

@@ -4,6 +4,7 @@
 pub(crate) mod dump;
 mod edit;
 pub(crate) mod filename;
+pub(crate) mod live_manifest;
 pub(crate) mod manifest;
 
 pub(crate) use edit::{TableMeta, VersionEdit, VersionState};

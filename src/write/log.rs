@@ -17,6 +17,7 @@ use crate::stats::Counters;
 use crate::trace::event;
 use crate::version::VersionEdit;
 use crate::version::filename;
+use crate::version::live_manifest::LiveManifest;
 
 /// Bytes per second that writes are slowed to past
 /// `level0_slowdown_writes_trigger` or `soft_pending_compaction_bytes_limit`:
@@ -175,39 +176,55 @@ impl Engine {
                 Counters::add(&self.counters.memtable_stall_micros, waited);
                 continue;
             }
-            self.switch_memtable(state)?;
+            // The switch takes the MANIFEST's lock, which is taken before
+            // the state's; the loop looks again once it is done.
+            MutexGuard::unlocked(state, || self.switch_memtable())?;
         }
     }
 
     /// Syncs and closes the current log, starts a new one (recorded in the
-    /// MANIFEST before any write goes to it) and a new memtable. A failure
-    /// poisons the database: a failed sync or MANIFEST append leaves files
-    /// in an unknown state.
-    pub(crate) fn switch_memtable(&self, state: &mut State) -> Result<()> {
+    /// MANIFEST before any write goes to it) and a new memtable. The caller
+    /// holds the leader role and not the state lock: the syncs run with
+    /// only the MANIFEST's lock and the log's held, so the flush thread and
+    /// compaction can take the state meanwhile. A failure poisons the
+    /// database: a failed sync or MANIFEST append leaves files in an
+    /// unknown state.
+    pub(crate) fn switch_memtable(&self) -> Result<()> {
         let started = Instant::now();
-        let result = self.try_switch_memtable(state);
+        let result = {
+            let mut manifest = self.manifest.lock();
+            self.try_switch_memtable(&mut manifest)
+        };
         Counters::add(&self.counters.memtable_switch_micros, micros(started));
         if let Err(error) = &result {
-            state.poison(error);
-            self.state_changed.notify_all();
+            self.poison(error);
         }
         result
     }
 
-    fn try_switch_memtable(&self, state: &mut State) -> Result<()> {
+    fn try_switch_memtable(&self, manifest: &mut LiveManifest) -> Result<()> {
         let fs = self.fs.as_ref();
-        let number = state.version.next_file_number;
+        let number = {
+            let mut state = self.state.lock();
+            state.check_healthy()?;
+            let number = state.version.next_file_number;
+            state.version.next_file_number += 1;
+            number
+        };
         let path = self.directory.join(filename::log(number));
         let file = fs
             .create(&path)
             .map_err(|source| Error::io(&path, "create", source))?;
+        // The directory entry is durable before the MANIFEST lists the log:
+        // a listed log missing from the directory is a problem recovery
+        // reports (DESIGN §5).
         sync_dir(fs, &self.directory)?;
         let edit = VersionEdit {
             next_file_number: Some(number + 1),
             new_logs: vec![number],
             ..VersionEdit::default()
         };
-        self.append_edit(state, &edit)?;
+        self.log_edit(manifest, &edit)?;
         let mut log = self.log.lock();
         let old_path = self.directory.join(filename::log(log.number));
         log.writer
@@ -216,6 +233,8 @@ impl Engine {
         log.writer = Writer::new(file, WriterOptions::default());
         log.number = number;
         drop(log);
+        let mut state = self.state.lock();
+        self.apply_logged(manifest, &mut state, &edit)?;
         state.switch_memtable(MemTable::new(number));
         self.state_changed.notify_all();
         Ok(())
