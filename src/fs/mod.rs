@@ -10,6 +10,7 @@ use std::sync::Arc;
 mod os;
 #[cfg(any(test, feature = "sim"))]
 mod sim;
+mod writeback;
 
 pub use os::OsFs;
 #[cfg(any(test, feature = "sim"))]
