@@ -39,10 +39,17 @@ pub(crate) fn start(file: &File, offset: u64, length: u64) -> io::Result<()> {
         )
     };
     if result == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
+        return Ok(());
     }
+    let error = io::Error::last_os_error();
+    // The caller reports this from `Write::write` after the bytes went in,
+    // and `write_all` retries an `Interrupted` write: the bytes would be
+    // written twice. The call is only a hint, so an interruption (not a
+    // documented result of it, but possible in principle) is skipped.
+    if error.kind() == io::ErrorKind::Interrupted {
+        return Ok(());
+    }
+    Err(error)
 }
 
 /// Elsewhere the kernel's own writeback has to do.
