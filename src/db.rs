@@ -414,7 +414,7 @@ impl Db {
         let healthy = self.engine.state.lock().check_healthy();
         // Synced even when poisoned: the log may hold acknowledged writes
         // that a flush failure did not affect.
-        let synced = self.engine.sync_live_log();
+        let synced = self.engine.make_live_log_durable();
         healthy.and(synced)
     }
 

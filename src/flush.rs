@@ -75,8 +75,9 @@ impl Engine {
         let edit = {
             let state = self.state.lock();
             state.check_healthy()?;
-            // No memtable switch can come in between: it edits the MANIFEST
-            // too, so it waits for its lock.
+            // A memtable switch may come in before the edit is applied,
+            // but it only appends a memtable: the one after `full`, whose
+            // log becomes the oldest live one, stays the same.
             let live_log = state
                 .immutable
                 .get(1)

@@ -167,6 +167,7 @@ pub(crate) fn apply(
         log: LiveLog {
             writer: log,
             number: log_number,
+            unlisted: Vec::new(),
         },
         report,
     })

@@ -32,7 +32,7 @@ pub(crate) fn plan_directory(
     directory: &Path,
     options: &Options,
 ) -> Result<(VersionState, Plan)> {
-    let (state, torn_manifest) = match manifest::read_current(fs, directory)? {
+    let (mut state, torn_manifest) = match manifest::read_current(fs, directory)? {
         None if !options.create_if_missing => {
             return Err(Error::NotFound {
                 path: directory.to_path_buf(),
@@ -52,6 +52,7 @@ pub(crate) fn plan_directory(
         }
         Some(found) => found,
     };
+    number_past_files(fs, directory, &mut state)?;
     manifest::check_tables(fs, directory, &state)?;
     let mut plan = plan(
         fs,
@@ -64,6 +65,35 @@ pub(crate) fn plan_directory(
         plan.report.dropped.insert(0, region);
     }
     Ok((state, plan))
+}
+
+/// Raises `state.next_file_number` past every numbered file in
+/// `directory`. A log a memtable switch created is listed in the MANIFEST
+/// (with the file number past it) only before its first sync, so a crash
+/// can leave logs, and tables of a flush that never finished, numbered at
+/// or past the MANIFEST's next file number. Recovery replays such logs;
+/// the files it creates must not reuse their names.
+fn number_past_files(
+    fs: &dyn FileSystem,
+    directory: &Path,
+    state: &mut VersionState,
+) -> Result<()> {
+    let names = match fs.list(directory) {
+        Ok(names) => names,
+        // A directory that does not exist yet holds no files.
+        Err(source) if source.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(source) => return Err(Error::io(directory, "list", source)),
+    };
+    for name in &names {
+        let number = match filename::parse(name) {
+            Some(FileKind::Log(number) | FileKind::Table(number) | FileKind::Manifest(number)) => {
+                number
+            }
+            _ => continue,
+        };
+        state.next_file_number = state.next_file_number.max(number.saturating_add(1));
+    }
+    Ok(())
 }
 
 /// The outcome of the read-only pass.

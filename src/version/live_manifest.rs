@@ -12,8 +12,10 @@
 //!
 //! Holding the MANIFEST's lock throughout keeps edits logged and applied in
 //! one order, and nothing another edit changes can change in between: every
-//! change to the version, the memtables' logs or the tables goes through an
-//! edit. Lock order: the MANIFEST's, then the state's; a thread holding the
+//! change to the version or the tables goes through an edit. A memtable
+//! switch does not: it takes the next file number under the state lock and
+//! appends a memtable, which no edit's decisions depend on; its new log is
+//! listed later, by an edit of its own (`Engine::list_logs`). Lock order: the MANIFEST's, then the state's; a thread holding the
 //! state lock never waits for the MANIFEST's (RocksDB's `LogAndApply` also
 //! releases the DB mutex while it writes the MANIFEST).
 

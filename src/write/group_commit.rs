@@ -94,6 +94,14 @@ impl Engine {
             self.make_room(&mut state, merged.encoded_len())?;
             (Arc::clone(&state.mem), state.last_sequence + 1)
         };
+        if sync {
+            // Once per log: its directory entry and its MANIFEST listing
+            // are durable before its first sync is acknowledged.
+            if let Err(error) = self.list_logs() {
+                self.poison(&error);
+                return Err(error);
+            }
+        }
         let count = merged.count();
         let payload = merged.into_payload(sequence);
         {

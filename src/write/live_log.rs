@@ -6,4 +6,9 @@ use crate::version::LogWriter;
 pub(crate) struct LiveLog {
     pub(crate) writer: LogWriter,
     pub(crate) number: u64,
+    /// Logs created by memtable switches that the MANIFEST does not list
+    /// yet, oldest first (the live one among them, unless a sync listed
+    /// it). A log is listed, after a sync of its directory, before the
+    /// first sync of it is acknowledged (`Engine::make_live_log_durable`).
+    pub(crate) unlisted: Vec<u64>,
 }

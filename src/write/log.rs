@@ -1,7 +1,18 @@
 //! The live write-ahead log, its sync on demand, and its rotation: when the
-//! memtable is full, the log is synced and closed, a new log (recorded in
-//! the MANIFEST before any write reaches it) and a new memtable take over,
-//! and the full memtable waits for the flush thread.
+//! memtable is full, the log is synced and closed, a new log and a new
+//! memtable take over, and the full memtable waits for the flush thread.
+//!
+//! A new log is listed in the MANIFEST lazily, before the first sync of it
+//! is acknowledged (a synced write, `sync_wal`, `close`), not when it is
+//! created: a switch then waits for one sync (the old log's) instead of
+//! three (the old log's, the directory's and the MANIFEST's). Until it is
+//! listed a log holds no write acknowledged as durable, so a power cut that
+//! loses it whole, directory entry and all, loses only what a power cut
+//! may lose. Recovery replays every log on disk at or above the MANIFEST's
+//! log number, listed or not, and checks the sequence across them; the
+//! listing is what lets it tell that a log with durable writes went
+//! missing (DESIGN §5). RocksDB syncs its WAL directory the same way, only
+//! before the first synced write to a new log.
 
 use std::time::{Duration, Instant};
 
@@ -17,7 +28,6 @@ use crate::stats::Counters;
 use crate::trace::event;
 use crate::version::VersionEdit;
 use crate::version::filename;
-use crate::version::live_manifest::LiveManifest;
 
 /// Bytes per second that writes are slowed to past
 /// `level0_slowdown_writes_trigger` or `soft_pending_compaction_bytes_limit`:
@@ -42,23 +52,71 @@ fn slowdown(owed_bytes: &mut u64, bytes: u64) -> Option<Duration> {
 
 impl Engine {
     /// Makes every write acknowledged so far durable. Earlier logs were
-    /// synced when they were switched out, so syncing the live one is
-    /// enough. Runs as the group-commit leader, so no group is half-way
-    /// through its append meanwhile. A failed sync poisons the database (a
-    /// retried fsync can report success for data the kernel dropped).
+    /// synced when they were switched out, so syncing the live one (and
+    /// listing it, if it is not yet) is enough. Runs as the group-commit
+    /// leader, so no group is half-way through its append meanwhile. A
+    /// failed sync poisons the database (a retried fsync can report
+    /// success for data the kernel dropped).
     pub(crate) fn sync_wal(&self) -> Result<()> {
         self.exclusively(|| {
             self.state.lock().check_healthy()?;
-            let synced = self.sync_live_log();
-            if let Err(error) = &synced {
-                self.poison(error);
-            }
-            synced
+            self.make_live_log_durable()
         })
     }
 
+    /// Lists the logs the MANIFEST does not list yet ([`Engine::list_logs`])
+    /// and flushes and syncs the live log. The caller holds the leader
+    /// role (or is closing the database), so no switch runs meanwhile. A
+    /// failure poisons the database.
+    pub(crate) fn make_live_log_durable(&self) -> Result<()> {
+        let result = self.list_logs().and_then(|()| self.sync_live_log());
+        if let Err(error) = &result {
+            self.poison(error);
+        }
+        result
+    }
+
+    /// Once per log: syncs the directory, so that the logs created since
+    /// the last listing are durably named, then records them in the
+    /// MANIFEST (a listed log missing after a crash is a problem recovery
+    /// reports). A poisoned database only syncs the directory: its log may
+    /// still hold acknowledged writes, but its MANIFEST takes no edits. The
+    /// caller holds the leader role, so `unlisted` cannot grow meanwhile,
+    /// and poisons the database on failure.
+    pub(crate) fn list_logs(&self) -> Result<()> {
+        let unlisted = self.log.lock().unlisted.clone();
+        if unlisted.is_empty() {
+            return Ok(());
+        }
+        let mut manifest = self.manifest.lock();
+        sync_dir(self.fs.as_ref(), &self.directory)?;
+        let edit = {
+            let state = self.state.lock();
+            // Durably named is what a poisoned database's log needs; the
+            // next open replays it and lists its own new log.
+            let healthy = state.check_healthy().is_ok();
+            let live = state.version.log_number;
+            VersionEdit {
+                // A log flushed meanwhile is obsolete, not missing.
+                new_logs: unlisted
+                    .iter()
+                    .copied()
+                    .filter(|&number| healthy && number >= live)
+                    .collect(),
+                ..VersionEdit::default()
+            }
+        };
+        if !edit.new_logs.is_empty() {
+            self.log_edit(&mut manifest, &edit)?;
+            let mut state = self.state.lock();
+            self.apply_logged(&mut manifest, &mut state, &edit)?;
+        }
+        self.log.lock().unlisted.clear();
+        Ok(())
+    }
+
     /// Flushes and syncs the live log.
-    pub(crate) fn sync_live_log(&self) -> Result<()> {
+    fn sync_live_log(&self) -> Result<()> {
         let mut log = self.log.lock();
         let path = self.directory.join(filename::log(log.number));
         log.writer
@@ -176,25 +234,25 @@ impl Engine {
                 Counters::add(&self.counters.memtable_stall_micros, waited);
                 continue;
             }
-            // The switch takes the MANIFEST's lock, which is taken before
-            // the state's; the loop looks again once it is done.
+            // The switch syncs the old log without the state lock; the
+            // loop looks again once it is done.
             MutexGuard::unlocked(state, || self.switch_memtable())?;
         }
     }
 
-    /// Syncs and closes the current log, starts a new one (recorded in the
-    /// MANIFEST before any write goes to it) and a new memtable. The caller
-    /// holds the leader role and not the state lock: the syncs run with
-    /// only the MANIFEST's lock and the log's held, so the flush thread and
-    /// compaction can take the state meanwhile. A failure poisons the
-    /// database: a failed sync or MANIFEST append leaves files in an
-    /// unknown state.
+    /// Syncs and closes the current log, starts a new one and a new
+    /// memtable. The new log is not listed in the MANIFEST nor its
+    /// directory entry synced yet: the first sync of it does both
+    /// ([`Engine::list_logs`]). The old log is synced before any write
+    /// reaches the new one, so that a crash never leaves a newer log's
+    /// writes durable behind an older log's torn tail. The caller holds
+    /// the leader role and not the state lock: the sync runs with only the
+    /// log's lock held, so the flush thread, compaction and readers go on
+    /// meanwhile. A failure poisons the database: a failed sync leaves the
+    /// old log in an unknown state.
     pub(crate) fn switch_memtable(&self) -> Result<()> {
         let started = Instant::now();
-        let result = {
-            let mut manifest = self.manifest.lock();
-            self.try_switch_memtable(&mut manifest)
-        };
+        let result = self.try_switch_memtable();
         Counters::add(&self.counters.memtable_switch_micros, micros(started));
         if let Err(error) = &result {
             self.poison(error);
@@ -202,7 +260,7 @@ impl Engine {
         result
     }
 
-    fn try_switch_memtable(&self, manifest: &mut LiveManifest) -> Result<()> {
+    fn try_switch_memtable(&self) -> Result<()> {
         let fs = self.fs.as_ref();
         let number = {
             let mut state = self.state.lock();
@@ -215,16 +273,6 @@ impl Engine {
         let file = fs
             .create(&path)
             .map_err(|source| Error::io(&path, "create", source))?;
-        // The directory entry is durable before the MANIFEST lists the log:
-        // a listed log missing from the directory is a problem recovery
-        // reports (DESIGN §5).
-        sync_dir(fs, &self.directory)?;
-        let edit = VersionEdit {
-            next_file_number: Some(number + 1),
-            new_logs: vec![number],
-            ..VersionEdit::default()
-        };
-        self.log_edit(manifest, &edit)?;
         let mut log = self.log.lock();
         let old_path = self.directory.join(filename::log(log.number));
         log.writer
@@ -232,9 +280,9 @@ impl Engine {
             .map_err(|source| Error::io(old_path, "sync", source))?;
         log.writer = Writer::new(file, WriterOptions::default());
         log.number = number;
+        log.unlisted.push(number);
         drop(log);
         let mut state = self.state.lock();
-        self.apply_logged(manifest, &mut state, &edit)?;
         state.switch_memtable(MemTable::new(number));
         self.state_changed.notify_all();
         Ok(())
