@@ -200,7 +200,8 @@ impl Engine for StrataEngine {
         lines.push(format!(
             "flushes {} ({:.1} MiB), trivial moves {}, WAL {:.1} MiB, \
              writers stalled {:.1} s (for a flush {:.1} s; {} write groups for \
-             pending bytes), memtable switches {:.1} s",
+             pending bytes), memtable switches {:.1} s, {} write groups \
+             (mean {:.1} writes), {} WAL syncs",
             stats.flushes,
             stats.flush_bytes as f64 / MIB,
             stats.trivial_moves,
@@ -208,7 +209,10 @@ impl Engine for StrataEngine {
             stats.stall_micros as f64 / 1e6,
             stats.memtable_stall_micros as f64 / 1e6,
             stats.pending_compaction_stalls,
-            stats.memtable_switch_micros as f64 / 1e6
+            stats.memtable_switch_micros as f64 / 1e6,
+            stats.write_groups,
+            stats.writes as f64 / stats.write_groups.max(1) as f64,
+            stats.wal_syncs
         ));
         lines.join("\n")
     }
