@@ -365,9 +365,11 @@ impl Db {
     }
 
     /// Makes every write acknowledged so far durable (one fsync of the
-    /// live log), as if each had been written with [`WriteOptions::SYNC`]:
-    /// many unsynced writes followed by one `sync_wal` cost one fsync. A
-    /// failure poisons the database, like a failed synced write.
+    /// live log; the first sync of a new log also syncs the directory and
+    /// lists the log in the MANIFEST), as if each had been written with
+    /// [`WriteOptions::SYNC`]: many unsynced writes followed by one
+    /// `sync_wal` cost one fsync. A failure poisons the database, like a
+    /// failed synced write.
     pub fn sync_wal(&self) -> Result<()> {
         self.engine.sync_wal()
     }

@@ -29,14 +29,16 @@ pub(crate) struct Engine {
     pub(crate) _lock: Box<dyn FileLock>,
     pub(crate) queue: Mutex<WriteQueue>,
     pub(crate) queue_changed: Condvar,
-    /// The MANIFEST edits are appended to. Taken before `state`, never
-    /// while holding it (see `version/live_manifest.rs`).
+    /// The MANIFEST edits are appended to. Taken before `log` and
+    /// `state`, never while holding either (see `version/live_manifest.rs`).
     pub(crate) manifest: Mutex<LiveManifest>,
     pub(crate) state: Mutex<State>,
     pub(crate) state_changed: Condvar,
     /// What reads consult, as the state last published it
     /// ([`State::published`], the same lock).
     pub(crate) published: Published,
+    /// The log writes append to. Taken after `manifest` and before
+    /// `state`.
     pub(crate) log: Mutex<LiveLog>,
     /// The last sequence whose writes are all in the memtable.
     pub(crate) visible_sequence: AtomicU64,

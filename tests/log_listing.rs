@@ -240,3 +240,25 @@ fn recovery_numbers_its_files_past_an_unlisted_log_at_every_crash_point() {
         );
     }
 }
+
+#[test]
+fn a_file_numbered_past_what_a_database_uses_is_a_corruption_naming_it_not_a_panic() {
+    let fs = SimFs::new();
+    open(&fs, RecoveryMode::PointInTimeRecovery)
+        .unwrap()
+        .close()
+        .unwrap();
+    let stray = PathBuf::from(DIRECTORY).join(format!("{}.log", u64::MAX));
+    fs.write_file_durably(&stray, b"").unwrap();
+    let before = fs.durable_snapshot();
+    match open(&fs, RecoveryMode::PointInTimeRecovery) {
+        Err(Error::Corruption { path, .. }) => assert_eq!(path, stray),
+        Err(other) => panic!(
+            "expected a corruption naming {}, got {other}",
+            stray.display()
+        ),
+        Ok(_) => panic!("opened with a file number no MANIFEST can record"),
+    }
+    let after = fs.durable_snapshot();
+    assert!(before == after, "the failed open changed the directory");
+}

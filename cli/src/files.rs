@@ -487,7 +487,7 @@ fn print_manifest(dump: &ManifestDump) {
         .map(|log| format!("{log:06}.log"))
         .collect();
     outln!(
-        "  live logs: {}",
+        "  listed logs: {}",
         if logs.is_empty() {
             "none".to_owned()
         } else {
@@ -635,7 +635,7 @@ pub(crate) fn verify(directory: &Path, json: bool) -> Outcome {
     } else {
         if let Some(manifest) = &output.manifest {
             outln!(
-                "{} MANIFEST {}: {} edits, {} tables, {} live logs",
+                "{} MANIFEST {}: {} edits, {} tables, {} listed logs",
                 if output.manifest_errors.is_empty() {
                     "ok"
                 } else {

@@ -267,7 +267,7 @@ enum SstCommand {
 #[derive(Subcommand)]
 enum ManifestCommand {
     /// CURRENT, every edit of the MANIFEST, and the state they add up to:
-    /// tables by level, live logs, next file number, last sequence.
+    /// tables by level, listed logs, next file number, last sequence.
     Dump {
         /// The database directory (or a MANIFEST file).
         directory: PathBuf,

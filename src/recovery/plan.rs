@@ -19,9 +19,9 @@ use super::report::{DropReason, DroppedRegion, RecoveryReport};
 use crate::error::{Error, RefusalReason, Result};
 use crate::fs::{FileBlocks, FileSystem};
 use crate::options::Options;
-use crate::version::VersionState;
 use crate::version::filename::{self, FileKind};
 use crate::version::manifest;
+use crate::version::{MAX_NUMBER, VersionState};
 
 /// The recovery plan for a directory: its MANIFEST's state and the
 /// read-only pass over its logs, with a torn MANIFEST tail (if any) listed
@@ -91,7 +91,18 @@ fn number_past_files(
             }
             _ => continue,
         };
-        state.next_file_number = state.next_file_number.max(number.saturating_add(1));
+        // The MANIFEST's own bound: numbers past it could not be recorded.
+        if number > MAX_NUMBER {
+            return Err(Error::Corruption {
+                path: directory.join(name),
+                offset: 0,
+                reason: format!(
+                    "the file number {number} in the name is past the largest a database uses \
+                     ({MAX_NUMBER})"
+                ),
+            });
+        }
+        state.next_file_number = state.next_file_number.max(number + 1);
     }
     Ok(())
 }

@@ -28,7 +28,8 @@ pub(crate) struct VersionEdit {
     pub(crate) flushed_sequence: Option<u64>,
     pub(crate) new_tables: Vec<TableMeta>,
     pub(crate) deleted_tables: Vec<u64>,
-    /// Logs created (recorded when created, so a missing log is noticed).
+    /// Logs whose names are durable, recorded before the first sync of each
+    /// is acknowledged, so that a listed log that goes missing is noticed.
     pub(crate) new_logs: Vec<u64>,
 }
 
@@ -46,7 +47,7 @@ pub(crate) const MAX_LEVELS: u32 = crate::options::MAX_NUM_LEVELS as u32;
 /// File numbers and sequences above this are not plausible: a corruption.
 /// (Sequences have 56 bits; file numbers are held to the same bound so that
 /// `number + 1` never overflows.)
-const MAX_NUMBER: u64 = crate::key::MAX_SEQUENCE;
+pub(crate) const MAX_NUMBER: u64 = crate::key::MAX_SEQUENCE;
 
 impl VersionEdit {
     pub(crate) fn encode(&self) -> Vec<u8> {
@@ -167,7 +168,8 @@ pub(crate) struct VersionState {
     pub(crate) flushed_sequence: u64,
     /// Level-0 tables, oldest first.
     pub(crate) tables: Vec<TableMeta>,
-    /// Logs created at or above `log_number`.
+    /// Listed logs at or above `log_number` (a log not listed yet is
+    /// replayed too, if it is on disk).
     pub(crate) logs: BTreeSet<u64>,
 }
 

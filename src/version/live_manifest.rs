@@ -15,9 +15,11 @@
 //! change to the version or the tables goes through an edit. A memtable
 //! switch does not: it takes the next file number under the state lock and
 //! appends a memtable, which no edit's decisions depend on; its new log is
-//! listed later, by an edit of its own (`Engine::list_logs`). Lock order: the MANIFEST's, then the state's; a thread holding the
-//! state lock never waits for the MANIFEST's (RocksDB's `LogAndApply` also
-//! releases the DB mutex while it writes the MANIFEST).
+//! listed later, by an edit of its own (`Engine::list_logs`).
+//!
+//! Lock order: the MANIFEST's, then the live log's, then the state's; a
+//! thread holding the state lock never waits for the MANIFEST's (RocksDB's
+//! `LogAndApply` also releases the DB mutex while it writes the MANIFEST).
 
 use crate::directory::remove_files;
 use crate::engine::Engine;

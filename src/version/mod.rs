@@ -7,5 +7,5 @@ pub(crate) mod filename;
 pub(crate) mod live_manifest;
 pub(crate) mod manifest;
 
-pub(crate) use edit::{TableMeta, VersionEdit, VersionState};
+pub(crate) use edit::{MAX_NUMBER, TableMeta, VersionEdit, VersionState};
 pub(crate) use manifest::LogWriter;

@@ -88,8 +88,10 @@ impl Engine {
         if unlisted.is_empty() {
             return Ok(());
         }
-        let mut manifest = self.manifest.lock();
+        // Before the MANIFEST's lock, which a flush or compaction may hold
+        // through its own sync: the logs exist already.
         sync_dir(self.fs.as_ref(), &self.directory)?;
+        let mut manifest = self.manifest.lock();
         let edit = {
             let state = self.state.lock();
             // Durably named is what a poisoned database's log needs; the
@@ -262,12 +264,12 @@ impl Engine {
 
     fn try_switch_memtable(&self) -> Result<()> {
         let fs = self.fs.as_ref();
-        let number = {
+        let (number, live) = {
             let mut state = self.state.lock();
             state.check_healthy()?;
             let number = state.version.next_file_number;
             state.version.next_file_number += 1;
-            number
+            (number, state.version.log_number)
         };
         let path = self.directory.join(filename::log(number));
         let file = fs
@@ -280,6 +282,9 @@ impl Engine {
             .map_err(|source| Error::io(old_path, "sync", source))?;
         log.writer = Writer::new(file, WriterOptions::default());
         log.number = number;
+        // Logs flushed meanwhile are obsolete: without a sync to list
+        // them, the list would grow by one number per switch.
+        log.unlisted.retain(|&unlisted| unlisted >= live);
         log.unlisted.push(number);
         drop(log);
         let mut state = self.state.lock();
