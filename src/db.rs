@@ -96,6 +96,7 @@ impl Db {
             _lock: lock,
             queue: Mutex::new(WriteQueue::default()),
             queue_changed: Condvar::new(),
+            group_gathered: Condvar::new(),
             visible_sequence: AtomicU64::new(opened.state.last_sequence),
             snapshots: Arc::new(SnapshotList::default()),
             tables,

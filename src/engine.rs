@@ -29,6 +29,8 @@ pub(crate) struct Engine {
     pub(crate) _lock: Box<dyn FileLock>,
     pub(crate) queue: Mutex<WriteQueue>,
     pub(crate) queue_changed: Condvar,
+    /// Wakes a leader waiting for writers to join its synced group.
+    pub(crate) group_gathered: Condvar,
     /// The MANIFEST edits are appended to. Taken before `log` and
     /// `state`, never while holding either (see `version/live_manifest.rs`).
     pub(crate) manifest: Mutex<LiveManifest>,

@@ -21,6 +21,7 @@ pub(crate) struct Counters {
     pub(crate) stall_micros: AtomicU64,
     pub(crate) memtable_stall_micros: AtomicU64,
     pub(crate) memtable_switch_micros: AtomicU64,
+    pub(crate) group_gather_micros: AtomicU64,
     pub(crate) pending_compaction_stalls: AtomicU64,
     /// Per output level, what the compactions into it did.
     pub(crate) levels: Box<[LevelCounters]>,
@@ -100,6 +101,7 @@ impl Counters {
             stall_micros: read(&self.stall_micros),
             memtable_stall_micros: read(&self.memtable_stall_micros),
             memtable_switch_micros: read(&self.memtable_switch_micros),
+            group_gather_micros: read(&self.group_gather_micros),
             pending_compaction_stalls: read(&self.pending_compaction_stalls),
             pending_compaction_bytes: 0,
             block_cache_hits: 0,
@@ -179,9 +181,11 @@ pub struct Stats {
     /// flush.
     pub memtable_stall_micros: u64,
     /// Microseconds spent switching to a new memtable and log (creating the
-    /// log, syncing the directory, the MANIFEST edit naming the log and the
-    /// old log), with writers held up meanwhile.
+    /// log and syncing the old one), with writers held up meanwhile.
     pub memtable_switch_micros: u64,
+    /// Microseconds group-commit leaders waited for writers to join a
+    /// group that syncs the log, so that one sync serves them all.
+    pub group_gather_micros: u64,
     /// Write groups stopped or slowed down because the estimated bytes awaiting
     /// compaction reached `hard_pending_compaction_bytes_limit` or
     /// `soft_pending_compaction_bytes_limit`, counted once per write group

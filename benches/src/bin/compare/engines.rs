@@ -201,7 +201,7 @@ impl Engine for StrataEngine {
             "flushes {} ({:.1} MiB), trivial moves {}, WAL {:.1} MiB, \
              writers stalled {:.1} s (for a flush {:.1} s; {} write groups for \
              pending bytes), memtable switches {:.1} s, {} write groups \
-             (mean {:.1} writes), {} WAL syncs",
+             (mean {:.1} writes), {} WAL syncs, gathering {:.2} s",
             stats.flushes,
             stats.flush_bytes as f64 / MIB,
             stats.trivial_moves,
@@ -212,7 +212,8 @@ impl Engine for StrataEngine {
             stats.memtable_switch_micros as f64 / 1e6,
             stats.write_groups,
             stats.writes as f64 / stats.write_groups.max(1) as f64,
-            stats.wal_syncs
+            stats.wal_syncs,
+            stats.group_gather_micros as f64 / 1e6
         ));
         lines.join("\n")
     }
