@@ -18,7 +18,9 @@ use parking_lot::RwLock;
 
 use strata_sstable::key::{TRAILER_SIZE, append_internal_key};
 
+use crate::error::Result;
 use crate::key::{self, Kind, SEEK_KIND};
+use crate::table::{SortedEntries, VisitEntry};
 
 /// One entry in one allocation: `key length: u64 LE`, the encoded internal
 /// key, then the value. Ordered by the internal key as [`key::compare`]
@@ -96,6 +98,12 @@ pub(crate) enum Lookup {
 /// fills with more, smaller tables and compacts smaller batches.
 const ENTRY_OVERHEAD_BYTES: usize = 40;
 
+/// What an entry of `user_key_bytes` and `value_bytes` counts towards a
+/// memtable's size.
+pub(crate) fn charged_bytes(user_key_bytes: usize, value_bytes: usize) -> usize {
+    LENGTH_PREFIX_BYTES + user_key_bytes + TRAILER_SIZE + value_bytes + ENTRY_OVERHEAD_BYTES
+}
+
 #[derive(Debug)]
 pub(crate) struct MemTable {
     map: RwLock<BTreeSet<MemEntry>>,
@@ -119,7 +127,7 @@ impl MemTable {
     pub(crate) fn insert(&self, user_key: &[u8], sequence: u64, kind: Kind, value: &[u8]) {
         let entry = MemEntry::of(user_key, sequence, kind as u8, value);
         self.approximate_bytes.fetch_add(
-            entry.0.len() + ENTRY_OVERHEAD_BYTES,
+            charged_bytes(user_key.len(), value.len()),
             AtomicOrdering::Relaxed,
         );
         self.largest_sequence
@@ -186,17 +194,18 @@ impl MemTable {
             .map(|entry| (entry.key().to_vec(), entry.value().to_vec()))
             .collect()
     }
+}
 
-    /// Calls `visit` with every entry (internal key, value) in order,
-    /// stopping at the first error.
-    pub(crate) fn for_each_entry<E>(
-        &self,
-        mut visit: impl FnMut(&[u8], &[u8]) -> Result<(), E>,
-    ) -> Result<(), E> {
+impl SortedEntries for MemTable {
+    fn for_each_entry(&self, visit: &mut VisitEntry<'_>) -> Result<()> {
         for entry in self.map.read().iter() {
             visit(entry.key(), entry.value())?;
         }
         Ok(())
+    }
+
+    fn largest_sequence(&self) -> u64 {
+        MemTable::largest_sequence(self)
     }
 }
 

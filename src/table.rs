@@ -14,7 +14,7 @@ use strata_sstable::{BlockCache, ReadAt, Table, TableBuilder, TableIterator, Tab
 use crate::error::{Error, Result};
 use crate::fs::{FileSystem, ReadableFile, WritableFile};
 use crate::key;
-use crate::memtable::{Lookup, MemTable};
+use crate::memtable::Lookup;
 use crate::options::Options;
 use crate::table_cache::OpenTables;
 use crate::version::TableMeta;
@@ -399,16 +399,30 @@ impl TableWriter {
     }
 }
 
-/// Writes a memtable as level-0 table `number`, durably, and describes it
+/// Called with each entry (internal key, value) of [`SortedEntries`].
+pub(crate) type VisitEntry<'a> = dyn FnMut(&[u8], &[u8]) -> Result<()> + 'a;
+
+/// Entries in internal-key order, each internal key once: what a level-0
+/// table is written from (a memtable, or recovery's sorted writes).
+pub(crate) trait SortedEntries {
+    /// Calls `visit` with every entry (internal key, value) in order,
+    /// stopping at the first error.
+    fn for_each_entry(&self, visit: &mut VisitEntry<'_>) -> Result<()>;
+
+    /// The largest sequence among the entries (0 if none).
+    fn largest_sequence(&self) -> u64;
+}
+
+/// Writes `entries` as level-0 table `number`, durably, and describes it
 /// for the MANIFEST.
 pub(crate) fn build(
     fs: &dyn FileSystem,
     directory: &Path,
     number: u64,
-    mem: &MemTable,
+    entries: &impl SortedEntries,
     options: &Options,
 ) -> Result<TableMeta> {
     let mut writer = TableWriter::create(fs, directory, number, 0, options)?;
-    mem.for_each_entry(|key, value| writer.builder.add(key, value))?;
-    writer.finish(fs, directory, mem.largest_sequence())
+    entries.for_each_entry(&mut |key, value| writer.builder.add(key, value).map_err(Into::into))?;
+    writer.finish(fs, directory, entries.largest_sequence())
 }

@@ -3,9 +3,10 @@
 //! CURRENT, and only then removal of what became obsolete. Every step is
 //! ordered so that a crash at any point recovers the same state.
 //!
-//! The recovered writes are streamed from the logs into a memtable that is
-//! written as a level-0 table each time it reaches `write_buffer_size`, so
-//! memory stays bounded by the write buffer whatever the logs' size. Each
+//! The recovered writes are streamed from the logs into a sort buffer
+//! (`sort_buffer`) that is written as a level-0 table each time it reaches
+//! `write_buffer_size` as a memtable counts it, so memory stays bounded by
+//! the write buffer whatever the logs' size. Each
 //! table is durable when written, but only the new MANIFEST names them, all
 //! at once; until CURRENT names that MANIFEST the old logs stay, and a crash
 //! in between leaves orphan tables that the next open removes as obsolete
@@ -20,6 +21,7 @@ use strata_wal::{Writer, WriterOptions};
 use super::plan::{Plan, for_each_kept_batch};
 use super::quarantine::quarantine;
 use super::report::RecoveryReport;
+use super::sort_buffer::SortBuffer;
 use crate::directory::{remove_obsolete, sync_dir};
 use crate::error::{Error, Result};
 use crate::fs::FileSystem;
@@ -33,7 +35,7 @@ use crate::version::filename;
 use crate::version::live_manifest::LiveManifest;
 use crate::version::manifest;
 use crate::version::{TableMeta, VersionEdit, VersionState};
-use crate::write::batch::apply_to_memtable;
+use crate::write::batch::for_each_write;
 use crate::write::live_log::LiveLog;
 
 /// What an applied plan leaves: the live state, the new log, the report.
@@ -76,18 +78,26 @@ pub(crate) fn apply(
     // The recovered writes go to level-0 tables, so every old log becomes
     // obsolete (as RocksDB does unless avoid_flush_during_recovery is set).
     let mut new_tables = Vec::new();
-    let mut mem = MemTable::new(0);
+    let mut buffer = SortBuffer::new();
     let mut progress = Progress::new(logs.iter().map(|log| log.end_offset).sum());
     for log in &logs {
         let mut batches = 0u64;
         for_each_kept_batch(fs, log, report.mode, checksum, |batch| {
             // The plan already refused batches Strata cannot apply.
-            apply_to_memtable(&mem, batch.payload)?;
+            for_each_write(batch.payload, |key, sequence, kind, value| {
+                buffer.insert(key, sequence, kind, value);
+            })?;
             batches += 1;
             progress.at(batch.end_offset);
-            if !mem.is_empty() && mem.approximate_bytes() >= options.write_buffer_size {
-                new_tables.push(write_level0(fs, directory, options, &mut version, &mem)?);
-                mem = MemTable::new(0);
+            if !buffer.is_empty() && buffer.approximate_bytes() >= options.write_buffer_size {
+                new_tables.push(write_level0(
+                    fs,
+                    directory,
+                    options,
+                    &mut version,
+                    &mut buffer,
+                )?);
+                buffer.clear();
             }
             Ok(())
         })?;
@@ -101,10 +111,16 @@ pub(crate) fn apply(
             "recovered a log"
         );
     }
-    if !mem.is_empty() {
-        new_tables.push(write_level0(fs, directory, options, &mut version, &mem)?);
+    if !buffer.is_empty() {
+        new_tables.push(write_level0(
+            fs,
+            directory,
+            options,
+            &mut version,
+            &mut buffer,
+        )?);
     }
-    drop(mem);
+    drop(buffer);
 
     // A new log that starts with a synced, empty marker batch at the next
     // sequence: recovery never appends to a log whose tail it did not verify.
@@ -173,17 +189,18 @@ pub(crate) fn apply(
     })
 }
 
-/// Writes `mem` as a level-0 table under the next file number, durably.
+/// Writes the buffered writes as a level-0 table under the next file
+/// number, durably.
 fn write_level0(
     fs: &dyn FileSystem,
     directory: &Path,
     options: &Options,
     version: &mut VersionState,
-    mem: &MemTable,
+    buffer: &mut SortBuffer,
 ) -> Result<TableMeta> {
     let number = version.next_file_number;
     version.next_file_number += 1;
-    let meta = table::build(fs, directory, number, mem, options)?;
+    let meta = table::build(fs, directory, number, &buffer.sort(), options)?;
     event!(
         info,
         target: "strata::recovery",

@@ -9,6 +9,7 @@ mod log_set;
 pub(crate) mod plan;
 mod quarantine;
 mod report;
+mod sort_buffer;
 
 pub use log_set::{LogSetOptions, LogSetRecovery, recover_log_set};
 pub use report::{DropReason, DroppedRegion, RecoveryReport};

@@ -144,6 +144,18 @@ impl WriteBatch {
 /// the batch's sequence. Fails on operations Strata does not apply (the
 /// recovery plan refuses those before anything is applied).
 pub(crate) fn apply_to_memtable(mem: &MemTable, payload: &[u8]) -> Result<()> {
+    for_each_write(payload, |key, sequence, kind, value| {
+        mem.insert(key, sequence, kind, value);
+    })
+}
+
+/// Calls `insert` with each write of an encoded batch (user key, sequence,
+/// kind, value), in the batch's order; an error if the batch holds what
+/// Strata cannot apply.
+pub(crate) fn for_each_write(
+    payload: &[u8],
+    mut insert: impl FnMut(&[u8], u64, Kind, &[u8]),
+) -> Result<()> {
     let unsupported = |reason: String| Error::InvalidArgument(reason);
     let batch = DecodedBatch::decode(payload).map_err(|error| unsupported(error.to_string()))?;
     let mut sequence = batch.sequence;
@@ -155,9 +167,9 @@ pub(crate) fn apply_to_memtable(mem: &MemTable, payload: &[u8]) -> Result<()> {
             )));
         }
         match entry.operation {
-            Operation::Put { key, value } => mem.insert(key, sequence, Kind::Value, value),
-            Operation::Delete { key } => mem.insert(key, sequence, Kind::Deletion, b""),
-            Operation::SingleDelete { key } => mem.insert(key, sequence, Kind::SingleDeletion, b""),
+            Operation::Put { key, value } => insert(key, sequence, Kind::Value, value),
+            Operation::Delete { key } => insert(key, sequence, Kind::Deletion, b""),
+            Operation::SingleDelete { key } => insert(key, sequence, Kind::SingleDeletion, b""),
             Operation::LogData { .. } => continue,
             other => {
                 return Err(unsupported(format!(
