@@ -5,15 +5,17 @@
 //! ordered map (the memtable) does work nobody uses: a 1 GiB log of
 //! 116-byte entries spent two thirds of its open in the B-tree's inserts,
 //! each comparison a cache miss through a boxed entry. Here each write is
-//! copied into a large chunk and gets a 24-byte slot holding the first 16
-//! bytes of its user key; one sort of the slots orders them, comparing
-//! whole keys only where those 16 bytes tie. The output is what a
+//! copied into a large chunk; when the buffer is written, each gets a
+//! 16-byte slot holding 8 bytes of its user key past the prefix all keys
+//! share, and one sort of the slots orders them, comparing whole keys only
+//! where those 8 bytes tie. The output is what a
 //! [`MemTable`](crate::memtable::MemTable) given the same inserts would
 //! hold: internal-key order, and of one internal key inserted twice (a
 //! batch replayed again under SkipAnyCorruptedRecords) only the later.
 
 use std::cmp::Ordering;
 
+use strata_coding::put_varint32;
 use strata_sstable::key::{TRAILER_SIZE, append_internal_key};
 
 use crate::error::Result;
@@ -28,28 +30,31 @@ const CHUNK_BYTES: usize = 1 << 20;
 /// [`Sorted::for_each_entry`].
 const LOOKAHEAD: usize = 16;
 
-/// Bytes before an entry's internal key: user key length and value length,
-/// `u32` LE each (a batch's lengths are varint32, so both fit).
-const HEADER_BYTES: usize = 8;
+/// Where an entry starts: chunk index in the high 32 bits, offset in the
+/// low 32. Chunks are only appended, so locations grow in insertion order.
+type Location = u64;
 
-/// One write: its user key's first 16 bytes (zero-padded, big-endian, so
-/// they order as the bytes do) and where its entry starts.
+/// One write in the sort: 8 bytes of its user key, zero-padded and
+/// big-endian so that they order as the bytes do, taken past the prefix
+/// that every user key in the buffer shares; and where its entry starts.
 #[derive(Clone, Copy, Debug)]
 struct Slot {
-    high: u64,
-    low: u64,
-    /// Chunk index in the high 32 bits, offset in the low 32. Chunks are
-    /// only appended, so locations grow in insertion order.
-    location: u64,
+    prefix: u64,
+    location: Location,
 }
 
-/// Writes in insertion order; [`SortBuffer::sort`] orders them.
+/// Writes in insertion order, each entry in an arena chunk as
+/// `varint32 user key length, varint32 value length, internal key, value`;
+/// [`SortBuffer::sort`] orders them.
 #[derive(Debug, Default)]
 pub(crate) struct SortBuffer {
     chunks: Vec<Vec<u8>>,
-    slots: Vec<Slot>,
+    entries: usize,
     approximate_bytes: usize,
     largest_sequence: u64,
+    /// Filled by [`SortBuffer::sort`]: the slots are built only then, once
+    /// the shared prefix of all user keys is known.
+    slots: Vec<Slot>,
 }
 
 impl SortBuffer {
@@ -57,10 +62,9 @@ impl SortBuffer {
         SortBuffer::default()
     }
 
-    /// Adds a write. Lengths above `u32::MAX` cannot come from a batch;
-    /// the caller's decoder has already refused them.
+    /// Adds a write. A batch's lengths are varint32, so both fit in `u32`.
     pub(crate) fn insert(&mut self, user_key: &[u8], sequence: u64, kind: Kind, value: &[u8]) {
-        let bytes = HEADER_BYTES + user_key.len() + TRAILER_SIZE + value.len();
+        let bytes = 2 * MAX_VARINT32_BYTES + user_key.len() + TRAILER_SIZE + value.len();
         let fits = self
             .chunks
             .last()
@@ -68,28 +72,19 @@ impl SortBuffer {
         if !fits {
             self.chunks.push(Vec::with_capacity(bytes.max(CHUNK_BYTES)));
         }
-        let index = self.chunks.len() - 1;
-        let chunk = &mut self.chunks[index];
-        let offset = chunk.len();
-        chunk.extend_from_slice(&(user_key.len() as u32).to_le_bytes());
-        chunk.extend_from_slice(&(value.len() as u32).to_le_bytes());
-        append_internal_key(chunk, user_key, sequence, kind as u8);
-        chunk.extend_from_slice(value);
-        let mut prefix = [0u8; 16];
-        let shared = user_key.len().min(16);
-        prefix[..shared].copy_from_slice(&user_key[..shared]);
-        let prefix = u128::from_be_bytes(prefix);
-        self.slots.push(Slot {
-            high: (prefix >> 64) as u64,
-            low: prefix as u64,
-            location: (index as u64) << 32 | offset as u64,
-        });
+        if let Some(chunk) = self.chunks.last_mut() {
+            put_varint32(chunk, user_key.len() as u32);
+            put_varint32(chunk, value.len() as u32);
+            append_internal_key(chunk, user_key, sequence, kind as u8);
+            chunk.extend_from_slice(value);
+        }
+        self.entries += 1;
         self.approximate_bytes += charged_bytes(user_key.len(), value.len());
         self.largest_sequence = self.largest_sequence.max(sequence);
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.slots.is_empty()
+        self.entries == 0
     }
 
     /// Bytes charged as the memtable charges them, so that recovery cuts
@@ -101,10 +96,35 @@ impl SortBuffer {
     /// Orders the writes and lends them in order.
     pub(crate) fn sort(&mut self) -> Sorted<'_> {
         let SortBuffer { chunks, slots, .. } = self;
+        // The longest prefix every user key shares: keys often share one
+        // ("user/", a table id), and the slots' 8 bytes are worth more after it.
+        let mut shared: Option<&[u8]> = None;
+        for (key, _, _) in walk(chunks) {
+            let user_key = user_key(key);
+            shared = Some(match shared {
+                None => user_key,
+                Some(shared) => &shared[..common_prefix(shared, user_key)],
+            });
+        }
+        let skip = shared.map_or(0, <[u8]>::len);
+        slots.clear();
+        slots.reserve_exact(self.entries);
+        for (key, _, location) in walk(chunks) {
+            let mut prefix = [0u8; 8];
+            let rest = &user_key(key)[skip..];
+            let taken = rest.len().min(8);
+            prefix[..taken].copy_from_slice(&rest[..taken]);
+            slots.push(Slot {
+                prefix: u64::from_be_bytes(prefix),
+                location,
+            });
+        }
         slots.sort_unstable_by(|a, b| {
-            (a.high, a.low)
-                .cmp(&(b.high, b.low))
-                .then_with(|| key::compare(internal_key(chunks, a), internal_key(chunks, b)))
+            a.prefix
+                .cmp(&b.prefix)
+                .then_with(|| {
+                    key::compare(entry(chunks, a.location).0, entry(chunks, b.location).0)
+                })
                 .then(a.location.cmp(&b.location))
         });
         Sorted(self)
@@ -116,23 +136,61 @@ impl SortBuffer {
     }
 }
 
-/// The entry bytes of `slot`: lengths, internal key, value.
-fn entry<'a>(chunks: &'a [Vec<u8>], slot: &Slot) -> (&'a [u8], &'a [u8]) {
-    let chunk = &chunks[(slot.location >> 32) as usize];
-    let start = (slot.location & u64::from(u32::MAX)) as usize;
-    let mut length = [0u8; 4];
-    length.copy_from_slice(&chunk[start..start + 4]);
-    let key_end = start + HEADER_BYTES + u32::from_le_bytes(length) as usize + TRAILER_SIZE;
-    length.copy_from_slice(&chunk[start + 4..start + 8]);
-    let value_end = key_end + u32::from_le_bytes(length) as usize;
+/// The most bytes a `u32` takes as a varint.
+const MAX_VARINT32_BYTES: usize = 5;
+
+fn user_key(internal_key: &[u8]) -> &[u8] {
+    &internal_key[..internal_key.len() - TRAILER_SIZE]
+}
+
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
+
+/// A varint this buffer wrote at `chunk[at..]`: its value and its end.
+fn read_varint(chunk: &[u8], mut at: usize) -> (usize, usize) {
+    let mut value = 0usize;
+    let mut shift = 0;
+    while let Some(&byte) = chunk.get(at) {
+        at += 1;
+        value |= usize::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            break;
+        }
+        shift += 7;
+    }
+    (value, at)
+}
+
+/// The internal key and value of the entry at `location`, and where the
+/// next entry of its chunk starts.
+fn entry(chunks: &[Vec<u8>], location: Location) -> (&[u8], &[u8], usize) {
+    let chunk = &chunks[(location >> 32) as usize];
+    let start = (location & u64::from(u32::MAX)) as usize;
+    let (user_key_bytes, at) = read_varint(chunk, start);
+    let (value_bytes, key_start) = read_varint(chunk, at);
+    let key_end = key_start + user_key_bytes + TRAILER_SIZE;
+    let value_end = key_end + value_bytes;
     (
-        &chunk[start + HEADER_BYTES..key_end],
+        &chunk[key_start..key_end],
         &chunk[key_end..value_end],
+        value_end,
     )
 }
 
-fn internal_key<'a>(chunks: &'a [Vec<u8>], slot: &Slot) -> &'a [u8] {
-    entry(chunks, slot).0
+/// Every entry in insertion order: internal key, value, location.
+fn walk(chunks: &[Vec<u8>]) -> impl Iterator<Item = (&[u8], &[u8], Location)> {
+    chunks.iter().enumerate().flat_map(move |(index, chunk)| {
+        let mut offset = 0;
+        std::iter::from_fn(move || {
+            (offset < chunk.len()).then(|| {
+                let location = (index as u64) << 32 | offset as u64;
+                let (key, value, next) = entry(chunks, location);
+                offset = next;
+                (key, value, location)
+            })
+        })
+    })
 }
 
 /// A sorted [`SortBuffer`], as a table is written from.
@@ -149,16 +207,17 @@ impl SortedEntries for Sorted<'_> {
             // of the table building, so the misses overlap.
             let mut touched = 0u8;
             for (place, slot) in located.iter_mut().zip(group) {
-                *place = entry(chunks, slot);
-                touched ^= place.1.last().copied().unwrap_or_default();
+                let (key, value, _) = entry(chunks, slot.location);
+                *place = (key, value);
+                touched ^= value.last().copied().unwrap_or_default();
             }
             std::hint::black_box(touched);
             for (index, (slot, &(key, value))) in (first..).zip(group.iter().zip(&located)) {
                 // Of one internal key inserted twice only the later is
                 // kept; the sort put it right after the earlier.
                 let superseded = slots.get(index + 1).is_some_and(|next| {
-                    (next.high, next.low) == (slot.high, slot.low)
-                        && key::compare(internal_key(chunks, next), key) == Ordering::Equal
+                    next.prefix == slot.prefix
+                        && key::compare(entry(chunks, next.location).0, key) == Ordering::Equal
                 });
                 if !superseded {
                     visit(key, value)?;
@@ -205,9 +264,9 @@ mod tests {
         }
     }
 
-    /// Keys that tie on the 16-byte prefix, are prefixes of each other,
-    /// end in zero bytes, are empty; the same internal key twice; values
-    /// larger than a chunk.
+    /// Keys that share a long prefix, tie on the 8 bytes after it, are
+    /// prefixes of each other, end in zero bytes, are empty; the same
+    /// internal key twice; values larger than a chunk.
     #[test]
     fn lends_what_a_memtable_given_the_same_inserts_holds() {
         let stems: [&[u8]; 7] = [
@@ -224,7 +283,13 @@ mod tests {
             let mem = MemTable::new(0);
             let mut buffer = SortBuffer::new();
             for _ in 0..2_000 {
-                let mut user_key = stems[rng.below(stems.len() as u64) as usize].to_vec();
+                // Half the seeds give every key one long shared prefix.
+                let mut user_key = if seed % 2 == 0 {
+                    b"tenant/0001/".to_vec()
+                } else {
+                    Vec::new()
+                };
+                user_key.extend_from_slice(stems[rng.below(stems.len() as u64) as usize]);
                 for _ in 0..rng.below(3) {
                     user_key.push(rng.below(4) as u8);
                 }
