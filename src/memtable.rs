@@ -116,12 +116,12 @@ pub(crate) enum Lookup {
 /// entry's own bytes: the allocation's header and size-class rounding, and
 /// the entry's share of the B-tree's slots and nodes. Measured: a million
 /// random 16-byte keys with 100-byte values (132-byte entries) grew the
-/// resident set by 173 bytes per entry; that was before the 16-byte inline
-/// prefix, which adds 16 bytes per B-tree slot (more with nodes not full),
-/// left uncounted so that tables keep their size. Counting more than the memory
-/// really used flushes smaller tables than RocksDB does for the same
-/// `write_buffer_size` (its arena counts what it allocates), so level 0
-/// fills with more, smaller tables and compacts smaller batches.
+/// resident set by 173 bytes per entry. That was before the 16-byte inline
+/// prefix, which adds 16 bytes per B-tree slot (more in nodes not full);
+/// it is left uncounted so that tables keep their size. Counting more than
+/// the memory really used flushes smaller tables than RocksDB does for the
+/// same `write_buffer_size` (its arena counts what it allocates), so level
+/// 0 fills with more, smaller tables and compacts smaller batches.
 const ENTRY_OVERHEAD_BYTES: usize = 40;
 
 /// What an entry of `user_key_bytes` and `value_bytes` counts towards a
