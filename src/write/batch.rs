@@ -1,6 +1,6 @@
 //! Write batches: several updates applied atomically.
 
-use strata_wal::batch::{BatchBuilder, DecodedBatch, Operation};
+use strata_wal::batch::{self, BatchBuilder, DecodedBatch, Entry, Operation};
 
 use crate::error::{Error, Result};
 use crate::key::Kind;
@@ -150,42 +150,121 @@ pub(crate) fn apply_to_memtable(mem: &MemTable, payload: &[u8]) -> Result<()> {
 }
 
 /// Calls `insert` with each write of an encoded batch (user key, sequence,
-/// kind, value), in the batch's order; an error if the batch holds what
-/// Strata cannot apply.
+/// kind, value), in the batch's order. A batch that is malformed or holds
+/// what Strata cannot apply is an error before anything is inserted. The
+/// batch is walked twice rather than decoded into a list: this runs once
+/// per write group, and the list was an allocation each time.
 pub(crate) fn for_each_write(
     payload: &[u8],
     mut insert: impl FnMut(&[u8], u64, Kind, &[u8]),
 ) -> Result<()> {
     let unsupported = |reason: String| Error::InvalidArgument(reason);
-    let batch = DecodedBatch::decode(payload).map_err(|error| unsupported(error.to_string()))?;
-    let mut sequence = batch.sequence;
-    for entry in &batch.entries {
-        if entry.column_family != 0 {
-            return Err(unsupported(format!(
-                "column family {} is not supported by Strata",
-                entry.column_family
-            )));
+    let mut refusal = None;
+    let (first, _) = batch::for_each_entry(payload, |entry| {
+        if refusal.is_none() {
+            refusal = refusal_of(&entry);
         }
-        match entry.operation {
-            Operation::Put { key, value } => insert(key, sequence, Kind::Value, value),
-            Operation::Delete { key } => insert(key, sequence, Kind::Deletion, b""),
-            Operation::SingleDelete { key } => insert(key, sequence, Kind::SingleDeletion, b""),
-            Operation::LogData { .. } => continue,
-            other => {
-                return Err(unsupported(format!(
-                    "operation {other:?} is not supported by Strata"
-                )));
-            }
-        }
-        sequence += 1;
+    })
+    .map_err(|error| unsupported(error.to_string()))?;
+    if let Some(reason) = refusal {
+        return Err(unsupported(reason));
     }
+    let mut sequence = first;
+    batch::for_each_entry(payload, |entry| {
+        let (key, kind, value) = match entry.operation {
+            Operation::Put { key, value } => (key, Kind::Value, value),
+            Operation::Delete { key } => (key, Kind::Deletion, &b""[..]),
+            Operation::SingleDelete { key } => (key, Kind::SingleDeletion, &b""[..]),
+            // LogData takes no sequence; nothing else passed the check.
+            _ => return,
+        };
+        insert(key, sequence, kind, value);
+        sequence += 1;
+    })
+    .map_err(|error| unsupported(error.to_string()))?;
     Ok(())
+}
+
+/// Why Strata cannot apply `entry`, if it cannot.
+fn refusal_of(entry: &Entry<'_>) -> Option<String> {
+    if entry.column_family != 0 {
+        return Some(format!(
+            "column family {} is not supported by Strata",
+            entry.column_family
+        ));
+    }
+    match entry.operation {
+        Operation::Put { .. }
+        | Operation::Delete { .. }
+        | Operation::SingleDelete { .. }
+        | Operation::LogData { .. } => None,
+        other => Some(format!("operation {other:?} is not supported by Strata")),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// A batch at sequence 5 holding `entries` (encoded by hand), counting
+    /// `count` of them.
+    fn payload(count: u32, entries: &[u8]) -> Vec<u8> {
+        let mut bytes = 5u64.to_le_bytes().to_vec();
+        bytes.extend_from_slice(&count.to_le_bytes());
+        bytes.extend_from_slice(entries);
+        bytes
+    }
+
+    /// A write as `for_each_write` hands it over: key, sequence, kind, value.
+    type Write = (Vec<u8>, u64, Kind, Vec<u8>);
+
+    fn writes(payload: &[u8]) -> (Result<()>, Vec<Write>) {
+        let mut seen = Vec::new();
+        let result = for_each_write(payload, |key, sequence, kind, value| {
+            seen.push((key.to_vec(), sequence, kind, value.to_vec()));
+        });
+        (result, seen)
+    }
+
+    #[test]
+    fn writes_are_numbered_from_the_batch_sequence_and_log_data_takes_none() {
+        // Put a=x, LogData "n", Delete b, SingleDelete c.
+        let (result, seen) = writes(&payload(3, b"\x01\x01a\x01x\x03\x01n\x00\x01b\x07\x01c"));
+        result.unwrap();
+        assert_eq!(
+            seen,
+            vec![
+                (b"a".to_vec(), 5, Kind::Value, b"x".to_vec()),
+                (b"b".to_vec(), 6, Kind::Deletion, Vec::new()),
+                (b"c".to_vec(), 7, Kind::SingleDeletion, Vec::new()),
+            ]
+        );
+    }
+
+    /// What Strata cannot apply, or a malformed tail, refuses the whole
+    /// batch: not even the writes before it are inserted.
+    #[test]
+    fn a_batch_with_anything_unapplicable_inserts_nothing() {
+        let refused: [(u32, &[u8]); 4] = [
+            // Put a=x, then a Merge.
+            (2, b"\x01\x01a\x01x\x02\x01b\x01y"),
+            // Put a=x, then a Put to column family 3.
+            (2, b"\x01\x01a\x01x\x05\x03\x01b\x01y"),
+            // Put a=x, then a truncated Put.
+            (2, b"\x01\x01a\x01x\x01\x05b"),
+            // Put a=x, but the header counts two.
+            (2, b"\x01\x01a\x01x"),
+        ];
+        for (count, entries) in refused {
+            let (result, seen) = writes(&payload(count, entries));
+            assert!(
+                matches!(result, Err(Error::InvalidArgument(_))),
+                "{entries:?}: {result:?}"
+            );
+            assert!(seen.is_empty(), "{entries:?}: inserted {seen:?}");
+        }
+    }
 
     /// A key or value of 4 GiB or more used to panic inside the batch
     /// encoder; now the batch refuses it and writing it is an error.

@@ -141,6 +141,18 @@ impl<'a> DecodedBatch<'a> {
     }
 }
 
+/// Calls `visit` with each entry of a batch in order, without collecting
+/// them; returns the sequence and count. The batch is checked as
+/// [`DecodedBatch::decode`] checks it, but as it goes: entries before a
+/// malformed one have been visited when the error is returned, so a
+/// caller that must see a whole batch or nothing calls [`validate`] first.
+pub fn for_each_entry<'a>(
+    payload: &'a [u8],
+    visit: impl FnMut(Entry<'a>),
+) -> Result<(u64, u32), BatchError> {
+    walk(payload, visit)
+}
+
 /// Checks a whole batch as [`DecodedBatch::decode`] does, without keeping
 /// the entries; returns the sequence and count.
 pub fn validate(payload: &[u8]) -> Result<(u64, u32), BatchError> {
