@@ -38,7 +38,9 @@ impl Engine {
             self.group_gathered.notify_one();
         }
         loop {
-            if let Some(result) = queue.finished.remove(&id) {
+            if !queue.finished.is_empty()
+                && let Some(result) = queue.finished.remove(&id)
+            {
                 return result;
             }
             if !queue.leader_active && queue.waiting.front().is_some_and(|w| w.id == id) {
@@ -49,7 +51,8 @@ impl Engine {
         // This writer leads a group: itself and whoever queued behind it.
         queue.leader_active = true;
         self.gather(&mut queue);
-        let mut group = Vec::new();
+        // The last group's vector, so that a group costs no allocation.
+        let mut group = std::mem::take(&mut queue.spare_group);
         let mut group_bytes = 0;
         while let Some(next) = queue.waiting.front() {
             let size = next.batch.builder.encoded_len();
@@ -74,6 +77,8 @@ impl Engine {
             // `StorageFull` for all of them).
             queue.finished.insert(member.id, result.clone());
         }
+        group.clear();
+        queue.spare_group = group;
         queue.leader_active = false;
         self.queue_changed.notify_all();
         result

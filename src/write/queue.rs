@@ -23,6 +23,9 @@ pub(crate) struct WriteQueue {
     /// writers it waits for. The writer that makes the queue that long
     /// wakes it (`Engine::group_gathered`).
     pub(crate) gathering: Option<usize>,
+    /// An empty vector with the capacity of past groups, for the next
+    /// leader to collect its group in.
+    pub(crate) spare_group: Vec<PendingWrite>,
 }
 
 pub(crate) struct PendingWrite {
