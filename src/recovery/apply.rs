@@ -97,7 +97,6 @@ pub(crate) fn apply(
                     &mut version,
                     &mut buffer,
                 )?);
-                buffer.clear();
             }
             Ok(())
         })?;
@@ -120,7 +119,6 @@ pub(crate) fn apply(
             &mut buffer,
         )?);
     }
-    drop(buffer);
 
     // A new log that starts with a synced, empty marker batch at the next
     // sequence: recovery never appends to a log whose tail it did not verify.
@@ -190,7 +188,7 @@ pub(crate) fn apply(
 }
 
 /// Writes the buffered writes as a level-0 table under the next file
-/// number, durably.
+/// number, durably, and empties the buffer.
 fn write_level0(
     fs: &dyn FileSystem,
     directory: &Path,
@@ -201,6 +199,7 @@ fn write_level0(
     let number = version.next_file_number;
     version.next_file_number += 1;
     let meta = table::build(fs, directory, number, &buffer.sort(), options)?;
+    buffer.clear();
     event!(
         info,
         target: "strata::recovery",
