@@ -1,6 +1,6 @@
 //! Write batches: several updates applied atomically.
 
-use strata_wal::batch::{self, BatchBuilder, DecodedBatch, Entry, Operation};
+use strata_wal::batch::{self, BatchBuilder, Entry, Operation};
 
 use crate::error::{Error, Result};
 use crate::key::Kind;
@@ -40,22 +40,30 @@ pub struct WriteBatch {
 /// family other than the default, or an operation other than Put, Delete,
 /// SingleDelete and LogData (RocksDB writes these; Strata does not).
 pub(crate) fn unsupported(payload: &[u8]) -> Option<String> {
-    let batch = match DecodedBatch::decode(payload) {
-        Ok(batch) => batch,
-        Err(error) => return Some(error.to_string()),
-    };
-    batch.entries.iter().find_map(|entry| {
-        if entry.column_family != 0 {
-            return Some(format!("column family {}", entry.column_family));
+    let mut refusal = None;
+    let walked = batch::for_each_entry(payload, |entry| {
+        if refusal.is_none() {
+            refusal = refusal_of(&entry);
         }
-        match entry.operation {
-            Operation::Put { .. }
-            | Operation::Delete { .. }
-            | Operation::SingleDelete { .. }
-            | Operation::LogData { .. } => None,
-            other => Some(format!("the operation {other:?}")),
-        }
-    })
+    });
+    match walked {
+        Ok(_) => refusal,
+        Err(error) => Some(error.to_string()),
+    }
+}
+
+/// What of `entry` Strata cannot apply, if anything.
+fn refusal_of(entry: &Entry<'_>) -> Option<String> {
+    if entry.column_family != 0 {
+        return Some(format!("column family {}", entry.column_family));
+    }
+    match entry.operation {
+        Operation::Put { .. }
+        | Operation::Delete { .. }
+        | Operation::SingleDelete { .. }
+        | Operation::LogData { .. } => None,
+        other => Some(format!("the operation {other:?}")),
+    }
 }
 
 impl WriteBatch {
@@ -158,18 +166,14 @@ pub(crate) fn for_each_write(
     payload: &[u8],
     mut insert: impl FnMut(&[u8], u64, Kind, &[u8]),
 ) -> Result<()> {
-    let unsupported = |reason: String| Error::InvalidArgument(reason);
-    let mut refusal = None;
-    let (first, _) = batch::for_each_entry(payload, |entry| {
-        if refusal.is_none() {
-            refusal = refusal_of(&entry);
-        }
-    })
-    .map_err(|error| unsupported(error.to_string()))?;
-    if let Some(reason) = refusal {
-        return Err(unsupported(reason));
+    if let Some(reason) = unsupported(payload) {
+        return Err(Error::InvalidArgument(format!(
+            "Strata cannot apply this batch: {reason}"
+        )));
     }
-    let mut sequence = first;
+    let mut sequence = batch::decode_header(payload)
+        .map_err(|error| Error::InvalidArgument(error.to_string()))?
+        .0;
     batch::for_each_entry(payload, |entry| {
         let (key, kind, value) = match entry.operation {
             Operation::Put { key, value } => (key, Kind::Value, value),
@@ -181,25 +185,8 @@ pub(crate) fn for_each_write(
         insert(key, sequence, kind, value);
         sequence += 1;
     })
-    .map_err(|error| unsupported(error.to_string()))?;
+    .map_err(|error| Error::InvalidArgument(error.to_string()))?;
     Ok(())
-}
-
-/// Why Strata cannot apply `entry`, if it cannot.
-fn refusal_of(entry: &Entry<'_>) -> Option<String> {
-    if entry.column_family != 0 {
-        return Some(format!(
-            "column family {} is not supported by Strata",
-            entry.column_family
-        ));
-    }
-    match entry.operation {
-        Operation::Put { .. }
-        | Operation::Delete { .. }
-        | Operation::SingleDelete { .. }
-        | Operation::LogData { .. } => None,
-        other => Some(format!("operation {other:?} is not supported by Strata")),
-    }
 }
 
 #[cfg(test)]
