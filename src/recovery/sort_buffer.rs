@@ -15,8 +15,8 @@
 
 use std::cmp::Ordering;
 
-use strata_coding::put_varint32;
-use strata_sstable::key::{TRAILER_SIZE, append_internal_key};
+use strata_coding::{MAX_VARINT32_BYTES, get_varint32, put_varint32};
+use strata_sstable::key::{TRAILER_SIZE, append_internal_key, user_key};
 
 use crate::error::Result;
 use crate::key::{self, Kind};
@@ -136,30 +136,15 @@ impl SortBuffer {
     }
 }
 
-/// The most bytes a `u32` takes as a varint.
-const MAX_VARINT32_BYTES: usize = 5;
-
-fn user_key(internal_key: &[u8]) -> &[u8] {
-    &internal_key[..internal_key.len() - TRAILER_SIZE]
-}
-
 fn common_prefix(a: &[u8], b: &[u8]) -> usize {
     a.iter().zip(b).take_while(|(x, y)| x == y).count()
 }
 
 /// A varint this buffer wrote at `chunk[at..]`: its value and its end.
-fn read_varint(chunk: &[u8], mut at: usize) -> (usize, usize) {
-    let mut value = 0usize;
-    let mut shift = 0;
-    while let Some(&byte) = chunk.get(at) {
-        at += 1;
-        value |= usize::from(byte & 0x7f) << shift;
-        if byte & 0x80 == 0 {
-            break;
-        }
-        shift += 7;
-    }
-    (value, at)
+fn read_length(chunk: &[u8], at: usize) -> (usize, usize) {
+    // Written by `insert` from a `u32`, so it decodes.
+    let (value, used) = get_varint32(&chunk[at..]).unwrap_or_default();
+    (value as usize, at + used)
 }
 
 /// The internal key and value of the entry at `location`, and where the
@@ -167,8 +152,8 @@ fn read_varint(chunk: &[u8], mut at: usize) -> (usize, usize) {
 fn entry(chunks: &[Vec<u8>], location: Location) -> (&[u8], &[u8], usize) {
     let chunk = &chunks[(location >> 32) as usize];
     let start = (location & u64::from(u32::MAX)) as usize;
-    let (user_key_bytes, at) = read_varint(chunk, start);
-    let (value_bytes, key_start) = read_varint(chunk, at);
+    let (user_key_bytes, at) = read_length(chunk, start);
+    let (value_bytes, key_start) = read_length(chunk, at);
     let key_end = key_start + user_key_bytes + TRAILER_SIZE;
     let value_end = key_end + value_bytes;
     (
