@@ -14,27 +14,26 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
 use std::collections::BTreeSet;
 use std::ops::Bound;
 
-use parking_lot::RwLock;
+use bytes::{Bytes, BytesMut};
+use parking_lot::{Mutex, RwLock};
 
-use strata_sstable::key::{TRAILER_SIZE, append_internal_key};
+use strata_sstable::key::{TRAILER_SIZE, append_internal_key, pack_trailer};
 
 use crate::error::Result;
 use crate::key::{self, Kind, SEEK_KIND};
 use crate::table::{SortedEntries, VisitEntry};
 
-/// One entry in one allocation: `key length: u64 LE`, the encoded internal
-/// key, then the value; beside it, in the B-tree's node, the first 16 bytes
-/// of the user key. Ordered by the internal key as [`key::compare`] orders
-/// it. One allocation instead of a key and a value halves the allocator's
-/// work on the write path, and on the flush thread that frees a flushed
-/// memtable while writers allocate. The inline prefix settles most
-/// comparisons without following the allocation (a cache miss for random
-/// keys) or calling `memcmp`; only keys that share their first 16 bytes,
-/// such as versions of one key, compare whole.
+/// One entry: `key length: u64 LE`, the encoded internal key, then the
+/// value, in a slice of one of the memtable's arena chunks ([`Arena`]);
+/// beside it, in the B-tree's node, the first 16 bytes of the user key.
+/// Ordered by the internal key as [`key::compare`] orders it. The inline
+/// prefix settles most comparisons without following the slice (a cache
+/// miss for random keys) or calling `memcmp`; only keys that share their
+/// first 16 bytes, such as versions of one key, compare whole.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct MemEntry {
     prefix: u128,
-    bytes: Box<[u8]>,
+    bytes: Bytes,
 }
 
 /// The first 16 bytes of `user_key`, zero-padded, as a big-endian number:
@@ -48,8 +47,54 @@ fn prefix_of(user_key: &[u8]) -> u128 {
 
 const LENGTH_PREFIX_BYTES: usize = 8;
 
+/// The size of the chunks a memtable copies its entries into.
+const ARENA_CHUNK_BYTES: usize = 1 << 20;
+
+/// Entries larger than this get an allocation of their own rather than
+/// leave most of a chunk unused.
+const LARGE_ENTRY_BYTES: usize = ARENA_CHUNK_BYTES / 8;
+
+/// Where a memtable's entries live: 1 MiB chunks, each entry a shared
+/// slice of one (`bytes::Bytes`, reference counted per chunk). One
+/// allocation per chunk instead of one per entry takes the allocator off
+/// the write path, and a flushed memtable is freed a chunk at a time: the
+/// flush thread no longer frees tens of thousands of entries into the
+/// allocator arena that the writer thread is allocating from, each free
+/// taking that arena's lock. A chunk lives as long as any of its entries.
+#[derive(Debug, Default)]
+struct Arena {
+    chunk: BytesMut,
+}
+
+impl Arena {
+    /// Copies the entry of (`user_key`, `sequence`, `kind`) and `value`
+    /// into the current chunk, starting a new one when it does not fit.
+    fn entry(&mut self, user_key: &[u8], sequence: u64, kind: u8, value: &[u8]) -> MemEntry {
+        let key_length = user_key.len() + TRAILER_SIZE;
+        let length = LENGTH_PREFIX_BYTES + key_length + value.len();
+        if length > LARGE_ENTRY_BYTES {
+            return MemEntry::of(user_key, sequence, kind, value);
+        }
+        if self.chunk.capacity() - self.chunk.len() < length {
+            // The old chunk stays alive through the entries in it.
+            self.chunk = BytesMut::with_capacity(ARENA_CHUNK_BYTES);
+        }
+        self.chunk
+            .extend_from_slice(&(key_length as u64).to_le_bytes());
+        self.chunk.extend_from_slice(user_key);
+        self.chunk
+            .extend_from_slice(&pack_trailer(sequence, kind).to_le_bytes());
+        self.chunk.extend_from_slice(value);
+        MemEntry {
+            prefix: prefix_of(user_key),
+            bytes: self.chunk.split().freeze(),
+        }
+    }
+}
+
 impl MemEntry {
-    /// The entry of `user_key` at `sequence`, built in place.
+    /// The entry of `user_key` at `sequence` in an allocation of its own
+    /// (lookup keys, and entries too large for a chunk).
     fn of(user_key: &[u8], sequence: u64, kind: u8, value: &[u8]) -> Self {
         let key_length = user_key.len() + TRAILER_SIZE;
         let mut bytes = Vec::with_capacity(LENGTH_PREFIX_BYTES + key_length + value.len());
@@ -58,7 +103,7 @@ impl MemEntry {
         bytes.extend_from_slice(value);
         MemEntry {
             prefix: prefix_of(user_key),
-            bytes: bytes.into_boxed_slice(),
+            bytes: Bytes::from(bytes),
         }
     }
 
@@ -70,7 +115,7 @@ impl MemEntry {
         bytes.extend_from_slice(value);
         MemEntry {
             prefix: prefix_of(strata_sstable::key::user_key(internal_key)),
-            bytes: bytes.into_boxed_slice(),
+            bytes: Bytes::from(bytes),
         }
     }
 
@@ -113,15 +158,16 @@ pub(crate) enum Lookup {
 }
 
 /// Per-entry overhead counted towards the memtable's size besides the
-/// entry's own bytes: the allocation's header and size-class rounding, and
-/// the entry's share of the B-tree's slots and nodes. Measured: a million
-/// random 16-byte keys with 100-byte values (132-byte entries) grew the
-/// resident set by 173 bytes per entry. That was before the 16-byte inline
-/// prefix, which adds 16 bytes per B-tree slot (more in nodes not full);
-/// it is left uncounted so that tables keep their size. Counting more than
-/// the memory really used flushes smaller tables than RocksDB does for the
-/// same `write_buffer_size` (its arena counts what it allocates), so level
-/// 0 fills with more, smaller tables and compacts smaller batches.
+/// entry's own bytes: its share of the B-tree's slots and nodes. Measured
+/// when each entry had an allocation of its own: a million random 16-byte
+/// keys with 100-byte values (132-byte entries) grew the resident set by
+/// 173 bytes per entry. Entries now sit in arena chunks (no allocation
+/// header or size-class rounding each) but their B-tree slot is larger (a
+/// 16-byte key prefix and a 32-byte `Bytes`); the figure is left as it was
+/// so that tables keep their size. Counting more than the memory really
+/// used flushes smaller tables than RocksDB does for the same
+/// `write_buffer_size` (its arena counts what it allocates), so level 0
+/// fills with more, smaller tables and compacts smaller batches.
 const ENTRY_OVERHEAD_BYTES: usize = 40;
 
 /// What an entry of `user_key_bytes` and `value_bytes` counts towards a
@@ -133,6 +179,8 @@ pub(crate) fn charged_bytes(user_key_bytes: usize, value_bytes: usize) -> usize 
 #[derive(Debug)]
 pub(crate) struct MemTable {
     map: RwLock<BTreeSet<MemEntry>>,
+    /// Only the write leader inserts, so this lock is never contended.
+    arena: Mutex<Arena>,
     approximate_bytes: AtomicUsize,
     /// The largest sequence inserted (0 if none).
     largest_sequence: AtomicU64,
@@ -144,6 +192,7 @@ impl MemTable {
     pub(crate) fn new(log_number: u64) -> Self {
         MemTable {
             map: RwLock::new(BTreeSet::new()),
+            arena: Mutex::new(Arena::default()),
             approximate_bytes: AtomicUsize::new(0),
             largest_sequence: AtomicU64::new(0),
             log_number,
@@ -151,7 +200,10 @@ impl MemTable {
     }
 
     pub(crate) fn insert(&self, user_key: &[u8], sequence: u64, kind: Kind, value: &[u8]) {
-        let entry = MemEntry::of(user_key, sequence, kind as u8, value);
+        let entry = self
+            .arena
+            .lock()
+            .entry(user_key, sequence, kind as u8, value);
         self.approximate_bytes.fetch_add(
             charged_bytes(user_key.len(), value.len()),
             AtomicOrdering::Relaxed,
@@ -269,5 +321,42 @@ mod tests {
                 (b"ab".to_vec(), 2)
             ]
         );
+    }
+
+    #[test]
+    fn entries_across_arena_chunks_read_back_whole() {
+        let table = MemTable::new(1);
+        let mut expected = std::collections::BTreeMap::new();
+        // Sizes that end chunks at every alignment, and a few larger than
+        // a chunk's share, which get allocations of their own.
+        for i in 0..20_000u64 {
+            let key = format!("key{:07}", (i * 7_919) % 20_000).into_bytes();
+            let length = match i % 1_000 {
+                0 => LARGE_ENTRY_BYTES + 1,
+                1 => ARENA_CHUNK_BYTES,
+                _ => (i as usize * 31) % 700,
+            };
+            let value: Vec<u8> = (0..length).map(|j| (i as usize + j) as u8).collect();
+            table.insert(&key, i + 1, Kind::Value, &value);
+            expected.insert(key, value);
+        }
+        for (key, value) in &expected {
+            assert_eq!(
+                table.get(key, 1 << 40),
+                Some(Lookup::Value(value.clone())),
+                "{}",
+                String::from_utf8_lossy(key)
+            );
+        }
+        let mut seen = 0;
+        table
+            .for_each_entry(&mut |internal_key, value| {
+                let (user_key, _, _) = key::decode(internal_key).expect("valid key");
+                assert_eq!(expected.get(user_key).map(Vec::as_slice), Some(value));
+                seen += 1;
+                Ok(())
+            })
+            .expect("visits");
+        assert_eq!(seen, expected.len());
     }
 }
