@@ -17,6 +17,9 @@ pub struct Matched {
     pub max_immutable_memtables: usize,
     /// Table blocks compressed with LZ4 (every level, on both engines).
     pub lz4: bool,
+    /// How both engines replay their logs at open (RocksDB's
+    /// `wal_recovery_mode`).
+    pub recovery_mode: strata::RecoveryMode,
 }
 
 impl Matched {
@@ -36,12 +39,13 @@ impl Matched {
                 self.block_cache_size >> 10
             ),
             format!(
-                "{}; WAL on, uncompressed; index and filter blocks outside the block cache on both",
+                "{}; WAL on, uncompressed, replayed in {} on both; index and filter blocks outside the block cache on both",
                 if self.lz4 {
                     "LZ4 blocks on both, every level"
                 } else {
                     "compression off on both"
-                }
+                },
+                self.recovery_mode
             ),
             {
                 let defaults = strata::Options::default();
@@ -123,6 +127,7 @@ impl StrataEngine {
             } else {
                 strata::Compression::None
             },
+            recovery_mode: matched.recovery_mode,
             ..strata::Options::default()
         };
         StrataEngine(strata::Db::open(path, options).expect("open strata"))
@@ -263,6 +268,18 @@ mod rocks {
             options.set_level_compaction_dynamic_level_bytes(
                 strata::Options::default().level_compaction_dynamic_level_bytes,
             );
+            options.set_wal_recovery_mode(match matched.recovery_mode {
+                strata::RecoveryMode::AbsoluteConsistency => {
+                    rocksdb::DBRecoveryMode::AbsoluteConsistency
+                }
+                strata::RecoveryMode::TolerateCorruptedTailRecords => {
+                    rocksdb::DBRecoveryMode::TolerateCorruptedTailRecords
+                }
+                strata::RecoveryMode::PointInTimeRecovery => rocksdb::DBRecoveryMode::PointInTime,
+                strata::RecoveryMode::SkipAnyCorruptedRecords => {
+                    rocksdb::DBRecoveryMode::SkipAnyCorruptedRecord
+                }
+            });
             let mut synced = rocksdb::WriteOptions::default();
             synced.set_sync(true);
             RocksEngine {

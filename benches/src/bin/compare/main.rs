@@ -51,6 +51,8 @@ pub(crate) struct Config {
     /// Blocks compressed with LZ4 on both engines (and values that compress
     /// to about half); off by default.
     pub(crate) lz4: bool,
+    /// How both engines replay their logs at open.
+    pub(crate) recovery_mode: strata::RecoveryMode,
     /// Where the run directories are made.
     pub(crate) dir: PathBuf,
     pub(crate) json: bool,
@@ -84,6 +86,7 @@ impl Default for Config {
             write_buffer_mib: 4.0,
             cache_mib: 8.0,
             lz4: false,
+            recovery_mode: strata::RecoveryMode::default(),
             dir: std::env::temp_dir(),
             json: false,
             svg: None,
@@ -123,6 +126,7 @@ impl Config {
             block_cache_size: (self.cache_mib * f64::from(1 << 20)) as usize,
             max_immutable_memtables: strata::Options::default().max_immutable_memtables,
             lz4: self.lz4,
+            recovery_mode: self.recovery_mode,
         }
     }
 
@@ -141,6 +145,7 @@ impl Config {
             format!("--write-buffer-mib={}", self.write_buffer_mib),
             format!("--cache-mib={}", self.cache_mib),
             format!("--compression={}", if self.lz4 { "lz4" } else { "none" }),
+            format!("--recovery-mode={}", self.recovery_mode),
             format!("--dir={}", self.dir.display()),
             format!("--level-stats={}", self.level_stats),
         ]
@@ -181,6 +186,10 @@ impl Config {
                 "compression",
                 Json::Str(if matched.lz4 { "lz4" } else { "none" }.into()),
             ),
+            (
+                "recovery_mode",
+                Json::Str(matched.recovery_mode.to_string()),
+            ),
             ("key_size", Json::Num(workloads::KEY_SIZE as f64)),
             ("value_size", Json::Num(workloads::VALUE_SIZE as f64)),
             ("dir", Json::Str(self.dir.display().to_string())),
@@ -209,6 +218,11 @@ usage: compare [OPTIONS]
   --cache-mib M         block cache on both engines (default 8)
   --compression C       none (default) or lz4: LZ4 table blocks on both
                         engines, and values that compress to about half
+  --recovery-mode M     how both engines replay their logs at open:
+                        absolute-consistency, tolerate-corrupted-tail-records,
+                        point-in-time-recovery (default) or
+                        skip-any-corrupted-records (rust-rocksdb's and
+                        RocksDB's names are accepted too)
   --dir PATH            where run directories are made (default $TMPDIR or /tmp)
   --json                JSON lines (config, every run, summaries, ratios)
   --svg PATH            write the ratio chart there
@@ -284,6 +298,11 @@ fn parse(args: &[String]) -> Result<(Config, Option<ChildRun>), String> {
                             "lz4" => true,
                             _ => return Err(format!("--compression is none or lz4, not {value}")),
                         };
+                    }
+                    "--recovery-mode" => {
+                        config.recovery_mode = value
+                            .parse()
+                            .map_err(|error| format!("--recovery-mode: {error}"))?;
                     }
                     "--dir" => config.dir = PathBuf::from(value),
                     "--svg" => config.svg = Some(PathBuf::from(value)),
