@@ -96,7 +96,15 @@ pub fn put_varint64(out: &mut Vec<u8>, mut value: u64) {
 /// # Errors
 /// [`VarintError`] if `input` ends inside the varint, if it is longer than
 /// [`MAX_VARINT32_BYTES`], or if its value does not fit a `u32`.
+#[inline]
 pub fn get_varint32(input: &[u8]) -> Result<(u32, usize), VarintError> {
+    // One byte, the common case in block entry headers: inlined into the
+    // caller (block seeks decode three per entry), no loop.
+    if let Some(&byte) = input.first()
+        && byte & CONTINUATION_BIT == 0
+    {
+        return Ok((u32::from(byte), 1));
+    }
     let (value, length) = decode(input, 32)?;
     let value = u32::try_from(value).map_err(|_| VarintError::Overflow { width_bits: 32 })?;
     Ok((value, length))
