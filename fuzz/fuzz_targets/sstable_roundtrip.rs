@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use strata_sstable::key::{InternalKey, ValueKind, compare_internal_keys, lookup_key};
-use strata_sstable::{Compression, Error, Table, TableBuilder, TableOptions};
+use strata_sstable::{Compression, Error, FilterLayout, Table, TableBuilder, TableOptions};
 
 #[derive(Arbitrary, Debug)]
 struct Input {
@@ -35,6 +35,12 @@ fuzz_target!(|input: Input| {
         block_size_bytes: usize::from(input.block_size % 8192),
         restart_interval: usize::from(input.restart_interval % 40),
         bloom_bits_per_key: usize::from(input.bloom_bits_per_key % 70),
+        // The next bit picks the old spread filter layout.
+        filter_layout: if input.bloom_bits_per_key & 0x40 != 0 {
+            FilterLayout::Spread
+        } else {
+            FilterLayout::Local
+        },
         // The high bit picks LZ4 (the low bits still pick the filter).
         compression: if input.bloom_bits_per_key & 0x80 != 0 {
             Compression::Lz4

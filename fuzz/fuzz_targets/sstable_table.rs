@@ -10,7 +10,7 @@
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use strata_sstable::key::{InternalKey, ValueKind, lookup_key};
-use strata_sstable::{Compression, Error, Table, TableBuilder, TableOptions};
+use strata_sstable::{Compression, Error, FilterLayout, Table, TableBuilder, TableOptions};
 
 const MAX_STEPS: usize = 1 << 16;
 
@@ -131,6 +131,12 @@ fuzz_target!(|input: Input| {
         block_size_bytes: usize::from(input.block_size),
         restart_interval: usize::from(input.restart_interval % 32),
         bloom_bits_per_key: usize::from(input.bloom_bits_per_key % 20),
+        // The next bit picks the old spread filter layout.
+        filter_layout: if input.bloom_bits_per_key & 0x40 != 0 {
+            FilterLayout::Spread
+        } else {
+            FilterLayout::Local
+        },
         // The high bit picks LZ4 (the low bits still pick the filter).
         compression: if input.bloom_bits_per_key & 0x80 != 0 {
             Compression::Lz4

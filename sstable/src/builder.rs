@@ -7,11 +7,11 @@ use std::io::Write;
 use crate::block_builder::BlockBuilder;
 use crate::compression::{Compression, compress};
 use crate::error::{Error, Result};
-use crate::filter::BloomFilterBuilder;
+use crate::filter::{BloomFilterBuilder, FilterLayout};
 use crate::footer::{BlockHandle, Footer};
 use crate::format::{
     COMPRESSION_NONE, DEFAULT_BLOCK_SIZE_BYTES, DEFAULT_BLOOM_BITS_PER_KEY,
-    DEFAULT_RESTART_INTERVAL, FILTER_META_KEY, MAX_BLOCK_SIZE_BYTES, block_checksum,
+    DEFAULT_RESTART_INTERVAL, MAX_BLOCK_SIZE_BYTES, block_checksum,
 };
 use crate::index::{short_successor, shortest_separator};
 use crate::key::{ValueKind, compare_internal_keys, parse_internal_key, user_key};
@@ -26,6 +26,10 @@ pub struct TableOptions {
     pub restart_interval: usize,
     /// Bloom filter bits per user key (default 10); 0 writes no filter.
     pub bloom_bits_per_key: usize,
+    /// How the filter lays out its bits (default [`FilterLayout::Local`]);
+    /// [`FilterLayout::Spread`] writes tables whose filter readers older
+    /// than local filters can use.
+    pub filter_layout: FilterLayout,
     /// How data blocks are compressed (default none). A block that would
     /// not shrink by an eighth is stored as it is; index, filter and
     /// meta-index blocks are never compressed.
@@ -38,6 +42,7 @@ impl Default for TableOptions {
             block_size_bytes: DEFAULT_BLOCK_SIZE_BYTES,
             restart_interval: DEFAULT_RESTART_INTERVAL,
             bloom_bits_per_key: DEFAULT_BLOOM_BITS_PER_KEY,
+            filter_layout: FilterLayout::Local,
             compression: Compression::None,
         }
     }
@@ -197,10 +202,11 @@ impl<W: Write> TableBuilder<W> {
         self.flush_data_block()?;
         let mut meta_index = BlockBuilder::new(1);
         if let Some(filter) = self.filter.take() {
-            let handle = self.write_block(&filter.finish())?;
+            let layout = self.options.filter_layout;
+            let handle = self.write_block(&filter.finish_layout(layout))?;
             let mut value = Vec::new();
             handle.encode_to(&mut value);
-            meta_index.add(FILTER_META_KEY, &value);
+            meta_index.add(layout.meta_key(), &value);
         }
         let meta_index_handle = self.write_block(&meta_index.finish())?;
         if let Some(handle) = self.pending_handle.take() {

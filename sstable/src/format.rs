@@ -48,8 +48,16 @@ pub const TABLE_MAGIC: u64 = u64::from_le_bytes(*b"strtsst1");
 /// The format version this crate writes and the only one it reads.
 pub const FORMAT_VERSION: u32 = 1;
 
-/// The meta-index key under which the bloom filter block is recorded.
+/// The meta-index key under which a bloom filter block whose probes spread
+/// over the whole bit array is recorded (written before cache-local filters;
+/// still read).
 pub const FILTER_META_KEY: &[u8] = b"filter.strata.bloom64";
+
+/// The meta-index key under which a cache-local bloom filter block (every
+/// probe of a key within one 64-byte line) is recorded: what tables are
+/// written with. Readers that know only [`FILTER_META_KEY`] ignore it and
+/// read the table without a filter.
+pub const LOCAL_FILTER_META_KEY: &[u8] = b"filter.strata.local512";
 
 /// Default target size of a data block before it is cut, in bytes.
 pub const DEFAULT_BLOCK_SIZE_BYTES: usize = 4 * 1024;

@@ -60,12 +60,12 @@ pub use builder::{TableBuilder, TableOptions, TableSummary};
 pub use cache::{BlockCache, MAX_CACHE_SHARDS, MIN_CACHE_SHARD_BYTES};
 pub use compression::{COMPRESSION_LZ4, Compression, decompress};
 pub use error::{Error, Result};
-pub use filter::{BloomFilter, BloomFilterBuilder, filter_hash};
+pub use filter::{BloomFilter, BloomFilterBuilder, FilterLayout, filter_hash};
 pub use footer::{BlockHandle, Footer};
 pub use format::{
     BLOCK_TRAILER_SIZE, COMPRESSION_NONE, DEFAULT_BLOCK_SIZE_BYTES, DEFAULT_BLOOM_BITS_PER_KEY,
-    DEFAULT_RESTART_INTERVAL, FILTER_META_KEY, FOOTER_SIZE, FORMAT_VERSION, MAX_BLOCK_SIZE_BYTES,
-    MAX_BLOOM_BITS_PER_KEY, TABLE_MAGIC, mask_checksum, unmask_checksum,
+    DEFAULT_RESTART_INTERVAL, FILTER_META_KEY, FOOTER_SIZE, FORMAT_VERSION, LOCAL_FILTER_META_KEY,
+    MAX_BLOCK_SIZE_BYTES, MAX_BLOOM_BITS_PER_KEY, TABLE_MAGIC, mask_checksum, unmask_checksum,
 };
 pub use index::{short_successor, shortest_separator};
 pub use iterator::TableIterator;

@@ -7,9 +7,9 @@ use crate::block::{Block, KeyOrder};
 use crate::block_reader::BlockReader;
 use crate::cache::BlockCache;
 use crate::error::{Error, Result};
-use crate::filter::BloomFilter;
+use crate::filter::{BloomFilter, FilterLayout};
 use crate::footer::{BlockHandle, Footer};
-use crate::format::{BLOCK_TRAILER_SIZE, FILTER_META_KEY, FOOTER_SIZE};
+use crate::format::{BLOCK_TRAILER_SIZE, FOOTER_SIZE};
 use crate::iterator::TableIterator;
 use crate::key::{ValueKind, lookup_key, parse_internal_key};
 use crate::mmap::MmapFile;
@@ -118,24 +118,32 @@ impl Table {
         let mut meta = meta_index.iter();
         meta.seek_to_first()?;
         while meta.valid() {
-            if meta.key() == FILTER_META_KEY {
+            let layout = [FilterLayout::Local, FilterLayout::Spread]
+                .into_iter()
+                .find(|layout| meta.key() == layout.meta_key());
+            // A local filter wins over a spread one (no table has both).
+            if let Some(layout) = layout
+                && filter_handle.is_none_or(|(_, found)| found != FilterLayout::Local)
+            {
                 let handle = BlockHandle::decode(meta.value()).ok_or_else(|| {
                     reader.corruption(
                         meta.entry_file_offset(),
                         "the filter's block handle is malformed".into(),
                     )
                 })?;
-                filter_handle = Some(handle);
+                filter_handle = Some((handle, layout));
             }
             meta.next()?;
         }
         let filter = match filter_handle {
-            Some(handle) => {
+            Some((handle, layout)) => {
                 let contents = reader.read_contents(handle)?;
-                Some(BloomFilter::new(contents).ok_or_else(|| {
+                Some(BloomFilter::new(contents, layout).ok_or_else(|| {
                     reader.corruption(
                         handle.offset,
-                        "the filter block is empty or has a reserved probe count".into(),
+                        "the filter block is empty, has a reserved probe count, \
+                         or (cache-local) is not whole 64-byte lines"
+                            .into(),
                     )
                 })?)
             }
@@ -149,7 +157,7 @@ impl Table {
                 file,
                 file_size,
                 footer,
-                filter_handle,
+                filter_handle: filter_handle.map(|(handle, _)| handle),
                 filter,
                 index,
                 cache,

@@ -22,6 +22,7 @@ fn small_table() -> Vec<u8> {
         restart_interval: 4,
         bloom_bits_per_key: 10,
         compression: Compression::None,
+        ..TableOptions::default()
     };
     let mut builder = TableBuilder::new(Vec::new(), options);
     for index in 0..40u32 {

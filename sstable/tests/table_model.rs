@@ -9,13 +9,18 @@ mod common;
 use common::{Step, UserKey, build_table, check_cursor, check_gets, model_of};
 use quickcheck::{QuickCheck, TestResult};
 use strata_sstable::key::{InternalKey, ValueKind};
-use strata_sstable::{Compression, Error, Table, TableBuilder, TableOptions};
+use strata_sstable::{Compression, Error, FilterLayout, Table, TableBuilder, TableOptions};
 
 fn options(block_choice: u8, restart_choice: u8, bloom_choice: u8) -> TableOptions {
     TableOptions {
         block_size_bytes: [1, 40, 128, 512, 4096][usize::from(block_choice) % 5],
         restart_interval: [1, 2, 4, 16][usize::from(restart_choice) % 4],
         bloom_bits_per_key: [10, 10, 1, 0][usize::from(bloom_choice) % 4],
+        filter_layout: if bloom_choice & 0x40 != 0 {
+            FilterLayout::Spread
+        } else {
+            FilterLayout::Local
+        },
         compression: if block_choice & 0x80 != 0 {
             Compression::Lz4
         } else {
