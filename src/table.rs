@@ -52,6 +52,9 @@ pub(crate) struct TableHandle {
     meta: TableMeta,
     path: PathBuf,
     opened: Mutex<Option<Table>>,
+    /// Whether the table cache holds this table (set and cleared by
+    /// [`OpenTables`] only).
+    pub(crate) held_open: AtomicBool,
     obsolete: AtomicBool,
     /// User keys of the first and last entry.
     smallest_user_key: Vec<u8>,
@@ -70,6 +73,7 @@ impl TableHandle {
             context: Arc::clone(context),
             path: context.directory.join(filename::table(meta.number)),
             opened: Mutex::new(None),
+            held_open: AtomicBool::new(false),
             obsolete: AtomicBool::new(false),
             smallest_user_key: user_key(&meta.smallest),
             largest_user_key: user_key(&meta.largest),
@@ -140,6 +144,7 @@ impl TableHandle {
             },
             path: self.path.clone(),
             opened: Mutex::new(self.opened.lock().clone()),
+            held_open: AtomicBool::new(false),
             obsolete: AtomicBool::new(false),
             smallest_user_key: self.smallest_user_key.clone(),
             largest_user_key: self.largest_user_key.clone(),

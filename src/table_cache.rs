@@ -4,6 +4,7 @@
 //! openable under a low descriptor limit.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
@@ -13,6 +14,8 @@ use crate::table::TableHandle;
 pub(crate) struct OpenTables {
     capacity: usize,
     state: Mutex<Recency>,
+    /// How many tables `state` holds, readable without its lock.
+    held: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -29,12 +32,25 @@ impl OpenTables {
         OpenTables {
             capacity: capacity.max(1),
             state: Mutex::new(Recency::default()),
+            held: AtomicUsize::new(0),
         }
     }
 
     /// Records a use of `handle`'s open table and closes the least recently
-    /// used others past the capacity.
+    /// used others past the capacity. While fewer tables are open than the
+    /// capacity, a use of a table already held records nothing, without
+    /// the lock: recency decides only what to close, and nothing is closed
+    /// until the capacity is reached (from then on every use is recorded;
+    /// the first table closed may have been used more recently than its
+    /// place says, and is reopened on its next use). A point read touches
+    /// a table in each level it looks in, so this takes a lock, a hash-map
+    /// update and two B-tree updates off every one of them.
     pub(crate) fn touch(&self, handle: &Arc<TableHandle>) {
+        if handle.held_open.load(Ordering::Relaxed)
+            && self.held.load(Ordering::Relaxed) < self.capacity
+        {
+            return;
+        }
         let number = handle.meta().number;
         let evicted: Vec<Arc<TableHandle>> = {
             let mut state = self.state.lock();
@@ -55,9 +71,12 @@ impl OpenTables {
                 if let Some((_, weak)) = state.by_number.remove(&oldest)
                     && let Some(table) = weak.upgrade()
                 {
+                    table.held_open.store(false, Ordering::Relaxed);
                     evicted.push(table);
                 }
             }
+            handle.held_open.store(true, Ordering::Relaxed);
+            self.held.store(state.by_number.len(), Ordering::Relaxed);
             evicted
         };
         // Closed outside the lock: a handle's own lock is taken after ours
@@ -77,5 +96,6 @@ impl OpenTables {
         if same && let Some((tick, _)) = state.by_number.remove(&number) {
             state.by_use.remove(&tick);
         }
+        self.held.store(state.by_number.len(), Ordering::Relaxed);
     }
 }
