@@ -14,10 +14,10 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
 use std::collections::BTreeSet;
 use std::ops::Bound;
 
-use bytes::{Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use parking_lot::{Mutex, RwLock};
 
-use strata_sstable::key::{TRAILER_SIZE, append_internal_key, pack_trailer};
+use strata_sstable::key::{TRAILER_SIZE, pack_trailer};
 
 use crate::error::Result;
 use crate::key::{self, Kind, SEEK_KIND};
@@ -79,17 +79,21 @@ impl Arena {
             // The old chunk stays alive through the entries in it.
             self.chunk = BytesMut::with_capacity(ARENA_CHUNK_BYTES);
         }
-        self.chunk
-            .extend_from_slice(&(key_length as u64).to_le_bytes());
-        self.chunk.extend_from_slice(user_key);
-        self.chunk
-            .extend_from_slice(&pack_trailer(sequence, kind).to_le_bytes());
-        self.chunk.extend_from_slice(value);
+        put_entry(&mut self.chunk, user_key, sequence, kind, value);
         MemEntry {
             prefix: prefix_of(user_key),
             bytes: self.chunk.split().freeze(),
         }
     }
+}
+
+/// Appends an entry's bytes (key length, internal key, value) to `out`: a
+/// chunk of the arena or an allocation of its own.
+fn put_entry(out: &mut impl BufMut, user_key: &[u8], sequence: u64, kind: u8, value: &[u8]) {
+    out.put_u64_le((user_key.len() + TRAILER_SIZE) as u64);
+    out.put_slice(user_key);
+    out.put_u64_le(pack_trailer(sequence, kind));
+    out.put_slice(value);
 }
 
 impl MemEntry {
@@ -98,9 +102,7 @@ impl MemEntry {
     fn of(user_key: &[u8], sequence: u64, kind: u8, value: &[u8]) -> Self {
         let key_length = user_key.len() + TRAILER_SIZE;
         let mut bytes = Vec::with_capacity(LENGTH_PREFIX_BYTES + key_length + value.len());
-        bytes.extend_from_slice(&(key_length as u64).to_le_bytes());
-        append_internal_key(&mut bytes, user_key, sequence, kind);
-        bytes.extend_from_slice(value);
+        put_entry(&mut bytes, user_key, sequence, kind, value);
         MemEntry {
             prefix: prefix_of(user_key),
             bytes: Bytes::from(bytes),
