@@ -241,6 +241,72 @@ mod crafted {
         );
         file
     }
+
+    /// A table of one data block with `filter` recorded in the meta-index
+    /// under `meta_key`; returns the file and the filter block's offset.
+    pub fn table_with_filter(meta_key: &[u8], filter: &[u8]) -> (Vec<u8>, u64) {
+        let mut file = Vec::new();
+        let mut data = BlockBuilder::new(16);
+        data.add(&encode_internal_key(b"a", 1, 1), b"va");
+        let data_handle = push_block(&mut file, &data.finish());
+        let filter_handle = push_block(&mut file, filter);
+        let mut meta = BlockBuilder::new(1);
+        let mut value = Vec::new();
+        filter_handle.encode_to(&mut value);
+        meta.add(meta_key, &value);
+        let meta = push_block(&mut file, &meta.finish());
+        let mut index = BlockBuilder::new(1);
+        let mut value = Vec::new();
+        data_handle.encode_to(&mut value);
+        index.add(&encode_internal_key(b"b", 1, 1), &value);
+        let index = push_block(&mut file, &index.finish());
+        file.extend_from_slice(
+            &Footer {
+                meta_index: meta,
+                index,
+            }
+            .encode(),
+        );
+        (file, filter_handle.offset)
+    }
+}
+
+/// A filter block that is no filter of its layout (checksums correct) is a
+/// corruption naming the file and the filter's offset, for both layouts;
+/// the same bytes that are bad for one layout may be good for the other.
+#[test]
+fn a_malformed_filter_is_corruption_naming_file_and_offset() {
+    use strata_sstable::{FILTER_META_KEY, LOCAL_FILTER_META_KEY};
+    // Eight bytes of bits and 6 probes: a spread filter, but not whole
+    // 64-byte lines for a local one.
+    let short = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 6];
+    // A reserved probe count (31) is bad for both.
+    let mut reserved = vec![0u8; 65];
+    reserved[64] = 31;
+    for (meta_key, filter, bad) in [
+        (LOCAL_FILTER_META_KEY, &short[..], true),
+        (FILTER_META_KEY, &short[..], false),
+        (LOCAL_FILTER_META_KEY, &reserved[..], true),
+        (FILTER_META_KEY, &reserved[..], true),
+    ] {
+        let (bytes, filter_offset) = crafted::table_with_filter(meta_key, filter);
+        let opened = Table::open(bytes, FILE);
+        let context = String::from_utf8_lossy(meta_key).into_owned();
+        if bad {
+            let error = opened.expect_err(&context);
+            assert_names_file_and_offset(&error, None, &context);
+            let Error::Corruption { offset, .. } = error else {
+                unreachable!("checked above");
+            };
+            assert_eq!(offset, filter_offset, "{context}");
+        } else {
+            let table = opened.unwrap_or_else(|error| panic!("{context}: {error}"));
+            assert_eq!(
+                table.get(b"a", 5).unwrap().map(|entry| entry.value),
+                Some(b"va".to_vec())
+            );
+        }
+    }
 }
 
 /// Found in review: an index pointing twice at one data block made scans
