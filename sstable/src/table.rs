@@ -118,12 +118,11 @@ impl Table {
         let mut meta = meta_index.iter();
         meta.seek_to_first()?;
         while meta.valid() {
-            let layout = [FilterLayout::Local, FilterLayout::Spread]
+            // A builder records one filter. Of a table naming both, the
+            // entry later in the (sorted) meta-index, the local one, is used.
+            if let Some(layout) = [FilterLayout::Local, FilterLayout::Spread]
                 .into_iter()
-                .find(|layout| meta.key() == layout.meta_key());
-            // A local filter wins over a spread one (no table has both).
-            if let Some(layout) = layout
-                && filter_handle.is_none_or(|(_, found)| found != FilterLayout::Local)
+                .find(|layout| meta.key() == layout.meta_key())
             {
                 let handle = BlockHandle::decode(meta.value()).ok_or_else(|| {
                     reader.corruption(
