@@ -281,7 +281,7 @@ fn a_malformed_filter_is_corruption_naming_file_and_offset() {
     // 64-byte lines for a local one.
     let short = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 6];
     // A reserved probe count (31) is bad for both.
-    let mut reserved = vec![0u8; 65];
+    let mut reserved = [0u8; 65];
     reserved[64] = 31;
     for (meta_key, filter, bad) in [
         (LOCAL_FILTER_META_KEY, &short[..], true),
