@@ -4,6 +4,7 @@
 //! (`backward.rs`) over the same sources; the two halves meet in the middle.
 
 use std::cmp::Ordering;
+use std::collections::binary_heap::PeekMut;
 use std::collections::{BinaryHeap, VecDeque};
 use std::ops::Bound;
 use std::sync::Arc;
@@ -274,9 +275,29 @@ impl DbIterator {
                 self.refill(source)?;
             }
         }
-        while let Some(entry) = self.heap.pop() {
-            self.refill(entry.source)?;
-            let HeapEntry { key, value, .. } = entry;
+        while let Some(mut top) = self.heap.peek_mut() {
+            // The smallest entry leaves the heap and its source's next one
+            // takes its place: one sift down, where a pop and a push would
+            // cost two walks of the heap.
+            let (mut key, mut value) = self.spare.pop().unwrap_or_default();
+            std::mem::swap(&mut key, &mut top.key);
+            std::mem::swap(&mut value, &mut top.value);
+            let entry = &mut *top;
+            match self.sources[entry.source].next_into(
+                self.seek_key.as_deref(),
+                &mut entry.key,
+                &mut entry.value,
+            ) {
+                Some(Ok(())) => drop(top),
+                Some(Err(error)) => {
+                    PeekMut::pop(top);
+                    return Err(error);
+                }
+                None => {
+                    let emptied = PeekMut::pop(top);
+                    self.spare.push((emptied.key, emptied.value));
+                }
+            }
             let Some((user_key, sequence, kind)) = key::decode(&key) else {
                 self.spare.push((key, value));
                 continue;
