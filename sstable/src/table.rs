@@ -148,7 +148,10 @@ impl Table {
             }
             None => None,
         };
-        let index = Arc::new(reader.read_block(footer.index, KeyOrder::Internal)?);
+        let index = reader
+            .read_block(footer.index, KeyOrder::Internal)?
+            .with_search_keys();
+        let index = Arc::new(index);
         check_data_handles(&reader, &index)?;
         Ok(Table {
             inner: Arc::new(TableInner {
