@@ -164,6 +164,7 @@ const EXTRA: &[&str] = &[
     "wal_bytes",
     "live_bytes",
     "tables_before_open",
+    "cpu_seconds",
     "entries_read",
     "mixed_reads",
     "mixed_writes",

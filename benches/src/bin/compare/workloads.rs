@@ -289,6 +289,7 @@ pub fn run(config: &Config, engine_name: &str, workload: &str, rep: u32) -> Row 
     measure::reset_peak_rss();
     let (rss_start, _) = measure::rss();
     let io_start = measure::io();
+    let cpu_start = measure::cpu_seconds();
     let mut rng = Rng::new(seed ^ 0xabcd);
     let phase = match workload {
         "fillseq" => {
@@ -400,6 +401,7 @@ pub fn run(config: &Config, engine_name: &str, workload: &str, rep: u32) -> Row 
     engine.wait_idle();
     let idle_seconds = idle_start.elapsed().as_secs_f64();
     let io_end = measure::io();
+    extra.push(("cpu_seconds", measure::cpu_seconds() - cpu_start));
     if config.level_stats {
         eprintln!(
             "{engine_name} {workload} rep {rep}: levels\n{}",
