@@ -268,18 +268,19 @@ impl Block {
 
     fn decode_header(&self, offset: usize) -> Result<EntryHeader> {
         let entries = &self.data[..self.entries_end];
-        let mut position = offset;
-        let mut fields = [0usize; 3];
-        for field in &mut fields {
-            let (value, length) = entries
-                .get(position..)
-                .and_then(|input| get_varint32(input).ok())
-                .ok_or_else(|| {
-                    self.corruption(offset, "an entry header is truncated or malformed".into())
-                })?;
-            *field = value as usize;
-            position += length;
-        }
+        // Three one-byte varints, the usual case for small keys and values
+        // (LevelDB's `DecodeEntry` fast path).
+        let (fields, position) = match entries.get(offset..offset.saturating_add(3)) {
+            Some(&[shared, unshared, value_length])
+                if (shared | unshared | value_length) < 0x80 =>
+            {
+                (
+                    [shared, unshared, value_length].map(usize::from),
+                    offset + 3,
+                )
+            }
+            _ => self.decode_header_fields(offset)?,
+        };
         let [shared, unshared, value_length] = fields;
         let end = position
             .checked_add(unshared)
@@ -299,6 +300,24 @@ impl Block {
             value_length,
             key_start: position,
         })
+    }
+
+    /// The three varints of the entry header at `offset`, and where they end.
+    fn decode_header_fields(&self, offset: usize) -> Result<([usize; 3], usize)> {
+        let entries = &self.data[..self.entries_end];
+        let mut position = offset;
+        let mut fields = [0usize; 3];
+        for field in &mut fields {
+            let (value, length) = entries
+                .get(position..)
+                .and_then(|input| get_varint32(input).ok())
+                .ok_or_else(|| {
+                    self.corruption(offset, "an entry header is truncated or malformed".into())
+                })?;
+            *field = value as usize;
+            position += length;
+        }
+        Ok((fields, position))
     }
 
     fn check_key(&self, offset: usize, key_length: usize) -> Result<()> {
