@@ -51,25 +51,34 @@ impl BlockReader<'_> {
     /// The contents of the block at `handle`, checksum verified and
     /// decompressed, and whether they were stored compressed.
     fn read_decompressed(&self, handle: BlockHandle) -> Result<(Vec<u8>, bool)> {
+        let mut stored = vec![0; self.stored_length(handle)?];
+        self.read(handle.offset, &mut stored)?;
+        self.decode_stored(handle, stored)
+    }
+
+    /// The bytes the block at `handle` takes in the file, trailer included,
+    /// if it lies before the footer.
+    pub(crate) fn stored_length(&self, handle: BlockHandle) -> Result<usize> {
         let end = handle
             .offset
             .checked_add(handle.size)
             .and_then(|end| end.checked_add(BLOCK_TRAILER_SIZE as u64));
-        let length = match (end, usize::try_from(handle.size)) {
-            (Some(end), Ok(size)) if end <= self.footer_offset => size + BLOCK_TRAILER_SIZE,
-            _ => {
-                return Err(self.corruption(
-                    handle.offset,
-                    format!(
-                        "a block handle (offset {}, size {}) points past the footer at {}",
-                        handle.offset, handle.size, self.footer_offset
-                    ),
-                ));
-            }
-        };
-        let mut contents = vec![0; length];
-        self.read(handle.offset, &mut contents)?;
-        let trailer_start = length - BLOCK_TRAILER_SIZE;
+        match (end, usize::try_from(handle.size)) {
+            (Some(end), Ok(size)) if end <= self.footer_offset => Ok(size + BLOCK_TRAILER_SIZE),
+            _ => Err(self.corruption(
+                handle.offset,
+                format!(
+                    "a block handle (offset {}, size {}) points past the footer at {}",
+                    handle.offset, handle.size, self.footer_offset
+                ),
+            )),
+        }
+    }
+
+    /// Checks and decompresses `stored`, the block at `handle` with its
+    /// trailer as read from the file.
+    fn decode_stored(&self, handle: BlockHandle, mut contents: Vec<u8>) -> Result<(Vec<u8>, bool)> {
+        let trailer_start = contents.len() - BLOCK_TRAILER_SIZE;
         let compression = contents[trailer_start];
         let mut stored = [0; 4];
         stored.copy_from_slice(&contents[trailer_start + 1..]);
@@ -93,7 +102,29 @@ impl BlockReader<'_> {
 
     /// The block at `handle`, checksum verified and parsed with `order`.
     pub(crate) fn read_block(&self, handle: BlockHandle, order: KeyOrder) -> Result<Block> {
-        let (contents, compressed) = self.read_decompressed(handle)?;
+        let decoded = self.read_decompressed(handle)?;
+        self.parse(handle, decoded, order)
+    }
+
+    /// The block at `handle` from `stored`, its bytes and trailer as read
+    /// from the file (by a readahead), checksum verified and parsed with
+    /// `order`.
+    pub(crate) fn block_from_stored(
+        &self,
+        handle: BlockHandle,
+        stored: Vec<u8>,
+        order: KeyOrder,
+    ) -> Result<Block> {
+        let decoded = self.decode_stored(handle, stored)?;
+        self.parse(handle, decoded, order)
+    }
+
+    fn parse(
+        &self,
+        handle: BlockHandle,
+        (contents, compressed): (Vec<u8>, bool),
+        order: KeyOrder,
+    ) -> Result<Block> {
         let block = Block::new(contents, order, Arc::clone(self.file), handle.offset)?;
         Ok(if compressed {
             block.decompressed()

@@ -7,6 +7,7 @@ use crate::block::BlockIterator;
 use crate::error::Result;
 use crate::footer::BlockHandle;
 use crate::key::{ValueKind, is_before, parse_internal_key};
+use crate::readahead::Readahead;
 use crate::table_inner::TableInner;
 
 /// A cursor over the entries of a table, in internal-key order. Movement
@@ -38,6 +39,8 @@ pub struct TableIterator {
     /// Whether data blocks go through the table's block cache (read from
     /// it, and added to it when read from the file).
     use_cache: bool,
+    /// Reads runs of blocks in larger windows.
+    readahead: Readahead,
 }
 
 impl std::fmt::Debug for TableIterator {
@@ -59,6 +62,7 @@ impl TableIterator {
             data: None,
             data_handle: None,
             use_cache,
+            readahead: Readahead::default(),
         }
     }
 
@@ -249,11 +253,9 @@ impl TableIterator {
             )
         })?;
         if self.data_handle != Some(handle) || self.data.is_none() {
-            let block = if self.use_cache {
-                self.table.read_data_block(handle)?
-            } else {
-                Arc::new(self.table.read_data_block_from_file(handle)?)
-            };
+            let block = self
+                .table
+                .read_data_block(handle, self.use_cache, &mut self.readahead)?;
             self.data = Some(block.iter());
             self.data_handle = Some(handle);
         }

@@ -49,6 +49,7 @@ mod index;
 mod iterator;
 pub mod key;
 mod mmap;
+mod readahead;
 mod source;
 mod table;
 mod table_inner;

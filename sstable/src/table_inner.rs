@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::filter::BloomFilter;
 use crate::footer::{BlockHandle, Footer};
 use crate::format::FOOTER_SIZE;
+use crate::readahead::Readahead;
 use crate::source::ReadAt;
 
 /// An open table's shared state.
@@ -72,20 +73,27 @@ impl TableInner {
         self.block_reader().read_block(handle, KeyOrder::Internal)
     }
 
-    /// Reads and checks the data block at `handle`, through the cache if the
-    /// table has one.
-    pub(crate) fn read_data_block(&self, handle: BlockHandle) -> Result<Arc<Block>> {
-        let Some((cache, id)) = &self.cache else {
-            return Ok(Arc::new(
-                self.block_reader().read_block(handle, KeyOrder::Internal)?,
-            ));
-        };
-        let key = (*id, handle.offset);
-        if let Some(block) = cache.get(key) {
+    /// Reads and checks the data block at `handle` for an iterator: from
+    /// the block cache if the table has one and `use_cache` (then adding it
+    /// there when read from the file), otherwise from the file, through the
+    /// iterator's readahead.
+    pub(crate) fn read_data_block(
+        &self,
+        handle: BlockHandle,
+        use_cache: bool,
+        readahead: &mut Readahead,
+    ) -> Result<Arc<Block>> {
+        readahead.note(handle);
+        let cache = self.cache.as_ref().filter(|_| use_cache);
+        if let Some((cache, id)) = cache
+            && let Some(block) = cache.get((*id, handle.offset))
+        {
             return Ok(block);
         }
-        let block = Arc::new(self.block_reader().read_block(handle, KeyOrder::Internal)?);
-        cache.insert(key, Arc::clone(&block));
+        let block = Arc::new(readahead.read_block(&self.block_reader(), handle)?);
+        if let Some((cache, id)) = cache {
+            cache.insert((*id, handle.offset), Arc::clone(&block));
+        }
         Ok(block)
     }
 
