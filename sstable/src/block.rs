@@ -49,26 +49,38 @@ pub struct Block {
     search: Option<SearchKeys>,
 }
 
-/// Eight bytes of every restart key's user key, taken after the prefix all
-/// of them share and read as a big-endian number (zero-padded past the
-/// key's end), for an index block's binary search: comparing two words
-/// orders their keys whenever the words differ (a shorter key padded with
-/// zeros never sorts after a longer one it agrees with), so a seek narrows
-/// its search to the restarts whose word equals the target's by searching
-/// an array of numbers, and decodes whole keys only there. An index block
-/// of a 64 MiB table has some 16,000 entries: the plain search decodes
-/// and compares about 14 of them, each a cache miss in a few hundred KiB.
+/// Eight bytes of every restart key's user key, taken after the prefix
+/// most of them share and read as a big-endian number (zero-padded past
+/// the key's end); a key without the prefix gets 0 if it sorts before
+/// every key with it, `u64::MAX` if after (an index block's last entry is
+/// usually such a key: the short successor of the table's last key, `l`
+/// for keys that start with `k`). For an index block's binary search:
+/// comparing two words orders their keys whenever the words differ (a
+/// shorter key padded with zeros never sorts after a longer one it agrees
+/// with), so a seek narrows its search to the restarts whose word equals
+/// the target's by searching an array of numbers, and decodes whole keys
+/// only there. An index block of a 64 MiB table has some 16,000 entries:
+/// the plain search decodes and compares about 14 of them, each a cache
+/// miss in a few hundred KiB.
 #[derive(Debug)]
 struct SearchKeys {
-    /// The user-key prefix every restart key shares.
+    /// The user-key prefix the restart keys but the first and last share.
     common: Vec<u8>,
-    /// One word per restart point, in restart order.
+    /// One word per restart point, in restart order (never decreasing).
     words: Vec<u64>,
 }
 
 impl SearchKeys {
-    /// The word of a user key that starts with `common`.
-    fn word(rest: &[u8]) -> u64 {
+    /// The word of `user_key`.
+    fn word(&self, user_key: &[u8]) -> u64 {
+        let Some(rest) = user_key.strip_prefix(self.common.as_slice()) else {
+            // Before or after every key that starts with `common`.
+            return if user_key < self.common.as_slice() {
+                0
+            } else {
+                u64::MAX
+            };
+        };
         let mut bytes = [0; 8];
         let length = rest.len().min(8);
         bytes[..length].copy_from_slice(&rest[..length]);
@@ -79,21 +91,22 @@ impl SearchKeys {
     /// entries, as an inclusive range: every restart before it holds a
     /// smaller user key, every one after it a larger one.
     fn narrow(&self, user_key: &[u8]) -> (usize, usize) {
-        let last = self.words.len() - 1;
-        let Some(rest) = user_key.strip_prefix(self.common.as_slice()) else {
-            // Every restart key starts with `common`: the target sorts
-            // before all of them or after all of them.
-            return if user_key < self.common.as_slice() {
-                (0, 0)
-            } else {
-                (last, last)
-            };
-        };
-        let word = SearchKeys::word(rest);
+        let word = self.word(user_key);
         let below = self.words.partition_point(|&other| other < word);
-        let up_to = self.words.partition_point(|&other| other <= word);
+        let up_to = below + self.words[below..].partition_point(|&other| other <= word);
         let left = below.saturating_sub(1);
         (left, up_to.saturating_sub(1).max(left))
+    }
+
+    /// How many restarts share the most common word (for tests: how well
+    /// the words tell keys apart).
+    #[cfg(test)]
+    fn widest_tie(&self) -> usize {
+        self.words
+            .chunk_by(|a, b| a == b)
+            .map(<[u64]>::len)
+            .max()
+            .unwrap_or(0)
     }
 }
 
@@ -177,24 +190,29 @@ impl Block {
         if self.order != KeyOrder::Internal || count < 2 {
             return None;
         }
+        // The prefix of the first key and the one before the last: the
+        // last (and the first) may be a separator shorter than the rest.
         let first = user_key(self.restart_key(0).ok()?);
-        let last = user_key(self.restart_key(count - 1).ok()?);
-        let common = first.iter().zip(last).take_while(|(a, b)| a == b).count();
-        let mut words = Vec::with_capacity(count);
+        let other = user_key(self.restart_key(count.saturating_sub(2).max(1)).ok()?);
+        let common = first.iter().zip(other).take_while(|(a, b)| a == b).count();
+        let mut search = SearchKeys {
+            common: first[..common].to_vec(),
+            words: Vec::with_capacity(count),
+        };
         let mut previous: Option<&[u8]> = None;
         for index in 0..count {
             let key = self.restart_key(index).ok()?;
             if previous.is_some_and(|previous| compare_internal_keys(previous, key).is_ge()) {
                 return None;
             }
-            let rest = user_key(key).strip_prefix(&first[..common])?;
-            words.push(SearchKeys::word(rest));
+            let word = search.word(user_key(key));
+            if search.words.last().is_some_and(|&last| last > word) {
+                return None;
+            }
+            search.words.push(word);
             previous = Some(key);
         }
-        Some(SearchKeys {
-            common: first[..common].to_vec(),
-            words,
-        })
+        Some(search)
     }
 
     /// The same block, known to come from compressed bytes at its file
@@ -653,6 +671,14 @@ mod tests {
             let mut user_keys: Vec<Vec<u8>> = (0..1 + rng.below(300))
                 .map(|_| rng.key(&prefix, 12))
                 .collect();
+            // An index block's first and last keys can be short separators
+            // outside the shared prefix: sometimes add such keys at either end.
+            if rng.below(2) == 0 {
+                user_keys.push(rng.key(b"", 2));
+            }
+            if rng.below(2) == 0 {
+                user_keys.push(vec![0xff; 1 + rng.below(2) as usize]);
+            }
             user_keys.sort();
             user_keys.dedup();
             let mut entries = Vec::new();
@@ -694,6 +720,27 @@ mod tests {
                     entries.len()
                 );
             }
+        }
+    }
+
+    #[test]
+    fn an_index_block_with_a_short_last_separator_narrows_to_single_entries() {
+        // Keys as the benchmarks write them, and the last separator of a
+        // table: the short successor of its last key, "l".
+        let mut entries: Vec<Vec<u8>> = (0..16_000u64)
+            .map(|slot| {
+                let mut user_key = b"key00000".to_vec();
+                user_key.extend_from_slice(&(slot * 1_250 + 7).to_be_bytes());
+                encode_internal_key(&user_key, 9, 1)
+            })
+            .collect();
+        entries.push(encode_internal_key(b"l", MAX_TEST_SEQUENCE, 1));
+        let searched = block(&entries, true);
+        let search = searched.search.as_ref().expect("search keys");
+        assert_eq!(search.widest_tie(), 1, "every word tells its key apart");
+        let plain = block(&entries, false);
+        for entry in entries.iter().step_by(7) {
+            assert_eq!(seek(&searched, entry), seek(&plain, entry));
         }
     }
 
