@@ -6,5 +6,6 @@ pub(crate) mod get;
 pub(crate) mod iterator;
 pub(crate) mod key_range;
 pub(crate) mod level_entries;
+mod merge;
 pub(crate) mod snapshot;
 pub(crate) mod snapshot_list;
