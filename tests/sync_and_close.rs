@@ -76,6 +76,55 @@ fn sync_wal_from_many_threads_races_no_writer() {
     assert_eq!(recovered.iter().count(), 400);
 }
 
+/// Writers, synced and not, race callers of `sync_wal` and `flush`, which
+/// take the group-commit leader role between groups: every call returns
+/// (the leader role is handed on, never lost), and every write is there.
+#[test]
+fn writers_racing_sync_wal_and_flush_all_finish() {
+    let fs = SimFs::new();
+    let db = Arc::new(open(&fs));
+    let (done, finished) = std::sync::mpsc::channel();
+    let mut threads = Vec::new();
+    for thread in 0..8_u32 {
+        let db = Arc::clone(&db);
+        let done = done.clone();
+        threads.push(std::thread::spawn(move || {
+            for index in 0..200_u32 {
+                let mut batch = WriteBatch::new();
+                batch.put(format!("t{thread}-{index:03}"), [0_u8; 64]);
+                let sync = (index + thread) % 3 == 0;
+                db.write(batch, &WriteOptions { sync }).unwrap();
+            }
+            done.send(()).unwrap();
+        }));
+    }
+    for thread in 0..2_u32 {
+        let db = Arc::clone(&db);
+        let done = done.clone();
+        threads.push(std::thread::spawn(move || {
+            for index in 0..40_u32 {
+                if (index + thread) % 4 == 0 {
+                    db.flush().unwrap();
+                } else {
+                    db.sync_wal().unwrap();
+                }
+            }
+            done.send(()).unwrap();
+        }));
+    }
+    for _ in 0..threads.len() {
+        finished
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .expect("a writer or a sync_wal caller never returned");
+    }
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    db.sync_wal().unwrap();
+    let recovered = open_after_power_cut(&fs);
+    assert_eq!(recovered.iter().count(), 8 * 200);
+}
+
 #[test]
 fn a_failed_sync_wal_is_reported_and_poisons_the_database() {
     let fs = SimFs::new();
