@@ -51,7 +51,7 @@ impl BlockReader<'_> {
     /// The contents of the block at `handle`, checksum verified and
     /// decompressed, and whether they were stored compressed.
     fn read_decompressed(&self, handle: BlockHandle) -> Result<(Vec<u8>, bool)> {
-        let mut stored = vec![0; self.stored_length(handle)?];
+        let mut stored = crate::buffers::take(self.stored_length(handle)?);
         self.read(handle.offset, &mut stored)?;
         self.decode_stored(handle, stored)
     }

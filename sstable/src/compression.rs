@@ -96,7 +96,7 @@ pub fn decompress(stored: Vec<u8>, compression: u8) -> Result<Vec<u8>, String> {
                     compressed.len()
                 ));
             }
-            let mut contents = vec![0; length];
+            let mut contents = crate::buffers::take(length);
             let written = lz4_flex::block::decompress_into(compressed, &mut contents)
                 .map_err(|error| format!("the LZ4 block does not decode: {error}"))?;
             if written != length {
@@ -104,6 +104,7 @@ pub fn decompress(stored: Vec<u8>, compression: u8) -> Result<Vec<u8>, String> {
                     "the LZ4 block decodes to {written} bytes, but its header says {length}"
                 ));
             }
+            crate::buffers::give_back(stored);
             Ok(contents)
         }
         other => Err(format!("compression type {other} is not supported")),

@@ -38,6 +38,7 @@
 mod block;
 mod block_builder;
 mod block_reader;
+mod buffers;
 mod builder;
 mod cache;
 mod compression;

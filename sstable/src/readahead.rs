@@ -83,7 +83,8 @@ impl Readahead {
                 0
             }
         };
-        let stored = self.buffer[start..start + length].to_vec();
+        let mut stored = crate::buffers::take(length);
+        stored.copy_from_slice(&self.buffer[start..start + length]);
         reader.block_from_stored(handle, stored, KeyOrder::Internal)
     }
 }
