@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use parking_lot::MutexGuard;
 
 use super::batch::{WriteBatch, apply_to_memtable};
-use super::queue::{PendingWrite, Turn, Waiter, WriteQueue};
+use super::queue::{PendingWrite, WriteQueue};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::stats::Counters;
@@ -27,37 +27,32 @@ impl Engine {
     /// Applies `batch` as part of some group; returns once the group is in
     /// the memtable (and durable, if `sync`).
     pub(crate) fn write(&self, batch: WriteBatch, sync: bool) -> Result<()> {
-        let waiter = Waiter::for_this_thread();
         let mut queue = self.queue.lock();
-        queue.waiting.push_back(PendingWrite {
-            batch,
-            sync,
-            waiter: Arc::clone(&waiter),
-        });
+        let id = queue.next_id;
+        queue.next_id += 1;
+        queue.waiting.push_back(PendingWrite { id, batch, sync });
         if queue
             .gathering
             .is_some_and(|target| queue.waiting.len() >= target)
         {
             self.group_gathered.notify_one();
         }
-        if !queue.leader_active && queue.waiting.len() == 1 {
-            queue.leader_active = true;
-        } else {
-            // A leader, or a caller of `exclusively` about to hand the role
-            // on, is active: it either takes this write into its group or
-            // passes the role here once this write is at the front.
-            drop(queue);
-            match waiter.wait() {
-                Turn::Done(result) => return result,
-                Turn::Lead => {}
-                Turn::Waiting => unreachable!("`Waiter::wait` returns a turn"),
+        loop {
+            if !queue.finished.is_empty()
+                && let Some(result) = queue.finished.remove(&id)
+            {
+                return result;
             }
-            queue = self.queue.lock();
+            if !queue.leader_active && queue.waiting.front().is_some_and(|w| w.id == id) {
+                break;
+            }
+            self.queue_changed.wait(&mut queue);
         }
-        // This writer leads a group: itself, at the front, and whoever
-        // queued behind it.
+        // This writer leads a group: itself and whoever queued behind it.
+        queue.leader_active = true;
         self.gather(&mut queue);
-        let mut group = Vec::with_capacity(queue.waiting.len());
+        // The last group's vector, so that a group costs no allocation.
+        let mut group = std::mem::take(&mut queue.spare_group);
         let mut group_bytes = 0;
         while let Some(next) = queue.waiting.front() {
             let size = next.batch.builder.encoded_len();
@@ -76,36 +71,17 @@ impl Engine {
             queue.last_synced_group = group.len();
             queue.last_sync = sync;
         }
-        let next = self.release_leader(&mut queue);
-        drop(queue);
         let result = result.map(|_| ());
-        // The followers are woken without the queue's lock held: each
-        // takes it next to queue its next write.
-        for member in group.drain(1..) {
+        for member in group.iter().filter(|member| member.id != id) {
             // Every member sees the leader's own error (a full disk stays
             // `StorageFull` for all of them).
-            member.waiter.wake(Turn::Done(result.clone()));
+            queue.finished.insert(member.id, result.clone());
         }
-        if let Some(next) = next {
-            next.wake(Turn::Lead);
-        }
-        result
-    }
-
-    /// Gives up the leader role: to the writer at the front of the queue
-    /// (returned, to be woken once the caller has let go of the queue's
-    /// lock), or, when the queue is empty or callers of
-    /// [`Engine::exclusively`] wait for the role, to whoever takes it next.
-    fn release_leader(&self, queue: &mut WriteQueue) -> Option<Arc<Waiter>> {
-        if queue.exclusive_waiting == 0
-            && let Some(front) = queue.waiting.front()
-        {
-            // `leader_active` stays set: the role passes straight on.
-            return Some(Arc::clone(&front.waiter));
-        }
+        group.clear();
+        queue.spare_group = group;
         queue.leader_active = false;
         self.queue_changed.notify_all();
-        None
+        result
     }
 
     /// Before a group that syncs the log, waits a little for more writers
@@ -149,20 +125,15 @@ impl Engine {
     /// between sequence assignment and memtable insertion meanwhile.
     pub(crate) fn exclusively<T>(&self, work: impl FnOnce() -> Result<T>) -> Result<T> {
         let mut queue = self.queue.lock();
-        if queue.leader_active {
-            queue.exclusive_waiting += 1;
-            while queue.leader_active {
-                self.queue_changed.wait(&mut queue);
-            }
-            queue.exclusive_waiting -= 1;
+        while queue.leader_active {
+            self.queue_changed.wait(&mut queue);
         }
         queue.leader_active = true;
         drop(queue);
         let result = work();
-        let next = self.release_leader(&mut self.queue.lock());
-        if let Some(next) = next {
-            next.wake(Turn::Lead);
-        }
+        let mut queue = self.queue.lock();
+        queue.leader_active = false;
+        self.queue_changed.notify_all();
         result
     }
 
