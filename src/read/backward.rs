@@ -9,7 +9,6 @@
 //!
 //! [`DbIterator`]: super::iterator::DbIterator
 
-use std::cmp::Ordering;
 use std::collections::{BinaryHeap, VecDeque};
 use std::ops::Bound;
 use std::sync::Arc;
@@ -18,6 +17,7 @@ use crate::error::Result;
 use crate::key::{self, Kind, MAX_SEQUENCE, SEEK_KIND};
 use crate::memtable::MemTable;
 use crate::read::level_entries::LevelEntriesBackward;
+use crate::read::merge::HeapEntry;
 use crate::state::Sources;
 use crate::table::TableEntriesBackward;
 
@@ -65,33 +65,6 @@ impl Source {
     }
 }
 
-struct HeapEntry {
-    key: Vec<u8>,
-    value: Vec<u8>,
-    source: usize,
-}
-
-impl Ord for HeapEntry {
-    fn cmp(&self, other: &Self) -> Ordering {
-        // BinaryHeap is a max-heap: the largest internal key comes first.
-        key::compare(&self.key, &other.key).then_with(|| other.source.cmp(&self.source))
-    }
-}
-
-impl PartialOrd for HeapEntry {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl PartialEq for HeapEntry {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for HeapEntry {}
-
 /// A user key decided by the backward merge: its value, or `None` if its
 /// visible version is a deletion.
 pub(crate) type Decided = (Vec<u8>, Option<Vec<u8>>);
@@ -99,7 +72,7 @@ pub(crate) type Decided = (Vec<u8>, Option<Vec<u8>>);
 /// The backward merge of one iterator's sources.
 pub(crate) struct Backward {
     sources: Vec<Source>,
-    heap: BinaryHeap<HeapEntry>,
+    heap: BinaryHeap<HeapEntry<false>>,
     /// Where each source starts (the largest internal key of the range's
     /// end), `None` for the sources' ends.
     seek_key: Option<Vec<u8>>,

@@ -52,7 +52,7 @@ struct Merged {
 /// ```
 pub struct DbIterator {
     sources: Vec<Source>,
-    heap: BinaryHeap<HeapEntry>,
+    heap: BinaryHeap<HeapEntry<true>>,
     /// Buffers of popped entries, refilled by the next source read: a
     /// skipped version costs no allocation, a yielded entry one (its value).
     spare: Vec<(Vec<u8>, Vec<u8>)>,

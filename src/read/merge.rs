@@ -65,30 +65,36 @@ impl Source {
         }
     }
 }
-
-pub(super) struct HeapEntry {
+/// An entry in a merge's heap, read from `sources[source]`. A forward
+/// merge (`FORWARD`) puts the smallest internal key on top, a backward one
+/// the largest; between equal keys, the lower source (the newer data)
+/// comes first either way.
+pub(super) struct HeapEntry<const FORWARD: bool> {
     pub(super) key: Vec<u8>,
     pub(super) value: Vec<u8>,
     pub(super) source: usize,
 }
 
-impl Ord for HeapEntry {
+impl<const FORWARD: bool> Ord for HeapEntry<FORWARD> {
     fn cmp(&self, other: &Self) -> Ordering {
-        // BinaryHeap is a max-heap: the smallest internal key must be greatest.
-        key::compare(&other.key, &self.key).then_with(|| other.source.cmp(&self.source))
+        // BinaryHeap is a max-heap: going forward, the smallest key must
+        // be the greatest entry.
+        let keys = key::compare(&self.key, &other.key);
+        let keys = if FORWARD { keys.reverse() } else { keys };
+        keys.then_with(|| other.source.cmp(&self.source))
     }
 }
 
-impl PartialOrd for HeapEntry {
+impl<const FORWARD: bool> PartialOrd for HeapEntry<FORWARD> {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
 
-impl PartialEq for HeapEntry {
+impl<const FORWARD: bool> PartialEq for HeapEntry<FORWARD> {
     fn eq(&self, other: &Self) -> bool {
         self.cmp(other) == Ordering::Equal
     }
 }
 
-impl Eq for HeapEntry {}
+impl<const FORWARD: bool> Eq for HeapEntry<FORWARD> {}
