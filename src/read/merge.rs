@@ -65,6 +65,7 @@ impl Source {
         }
     }
 }
+
 /// An entry in a merge's heap, read from `sources[source]`. A forward
 /// merge (`FORWARD`) puts the smallest internal key on top, a backward one
 /// the largest; between equal keys, the lower source (the newer data)

@@ -139,8 +139,8 @@ impl SearchKeys {
 }
 
 impl Drop for Block {
-    /// A data block's buffer goes to this thread's spares, for the next
-    /// block read (`buffers.rs`).
+    /// The block's buffer goes to this thread's spares, for the next
+    /// block read (`buffers.rs`; buffers over 64 KiB are just freed).
     fn drop(&mut self) {
         crate::buffers::give_back(std::mem::take(&mut self.data));
     }
