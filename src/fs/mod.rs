@@ -21,6 +21,21 @@ pub use sim::{CrashOptions, SimFs};
 pub trait WritableFile: Write + Send {
     /// Makes every byte written so far durable (`fdatasync`).
     fn sync(&mut self) -> io::Result<()>;
+
+    /// Writes zeros from the end of the file up to `until` bytes, without
+    /// moving where the next write goes; does nothing if the file is that
+    /// long already. Like any write they are durable once synced. Writes
+    /// after that sync overwrite space the file already has, so their
+    /// syncs need not commit a new file size to the file system's journal
+    /// (the log prefill of `docs/wal_format.md`). This only makes syncs
+    /// cheaper, so a file system may do nothing, as the default does; a
+    /// file opened with [`FileSystem::open_append`] (whose writes always
+    /// go to the end) refuses. A full disk is `ErrorKind::StorageFull`,
+    /// with some of the zeros perhaps written.
+    fn prefill_zeros(&mut self, until: u64) -> io::Result<()> {
+        let _ = until;
+        Ok(())
+    }
 }
 
 /// A file opened for positional reads.

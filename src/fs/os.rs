@@ -21,18 +21,28 @@ pub struct OsFs;
 /// An open file that the engine appends to.
 struct OsWritableFile {
     file: File,
-    /// Bytes written through this handle.
+    /// Where the next write goes: the file's length when it was opened
+    /// plus the bytes written through this handle.
     written: u64,
     /// Up to where the kernel was asked to start writing them out.
     writeback_started: u64,
+    /// The file's length including prefilled zeros (at least `written`).
+    length: u64,
+    /// Opened with `O_APPEND`, where a positional write appends too.
+    append: bool,
 }
 
+/// Zeros for [`WritableFile::prefill_zeros`], written this much at a time.
+static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+
 impl OsWritableFile {
-    fn new(file: File, length: u64) -> Self {
+    fn new(file: File, length: u64, append: bool) -> Self {
         OsWritableFile {
             file,
             written: length,
             writeback_started: length,
+            length,
+            append,
         }
     }
 }
@@ -41,6 +51,7 @@ impl Write for OsWritableFile {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
         let written = self.file.write(bytes)?;
         self.written += written as u64;
+        self.length = self.length.max(self.written);
         let pending = self.written - self.writeback_started;
         if pending >= writeback::WRITEBACK_BYTES {
             writeback::start(&self.file, self.writeback_started, pending)?;
@@ -58,6 +69,28 @@ impl Write for OsWritableFile {
 impl WritableFile for OsWritableFile {
     fn sync(&mut self) -> io::Result<()> {
         self.file.sync_data()
+    }
+
+    /// Positional writes (`pwrite`), which leave the file offset that
+    /// `write` uses where it was.
+    fn prefill_zeros(&mut self, until: u64) -> io::Result<()> {
+        if self.append {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "a file opened for appending cannot be prefilled",
+            ));
+        }
+        if self.length >= until {
+            return Ok(());
+        }
+        while self.length < until {
+            let chunk = usize::try_from(until - self.length)
+                .unwrap_or(usize::MAX)
+                .min(ZEROS.len());
+            self.file.write_all_at(&ZEROS[..chunk], self.length)?;
+            self.length += chunk as u64;
+        }
+        Ok(())
     }
 }
 
@@ -100,13 +133,13 @@ impl Drop for OsFileLock {
 impl FileSystem for OsFs {
     fn create(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
         let file = File::create(path)?;
-        Ok(Box::new(OsWritableFile::new(file, 0)))
+        Ok(Box::new(OsWritableFile::new(file, 0, false)))
     }
 
     fn open_append(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
         let file = OpenOptions::new().append(true).open(path)?;
         let length = file.metadata()?.len();
-        Ok(Box::new(OsWritableFile::new(file, length)))
+        Ok(Box::new(OsWritableFile::new(file, length, true)))
     }
 
     fn open_read(&self, path: &Path) -> io::Result<Arc<dyn ReadableFile>> {
@@ -199,7 +232,7 @@ mod tests {
     fn writeback_starts_every_megabyte_and_the_bytes_read_back() {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("000002.log");
-        let mut file = OsWritableFile::new(File::create(&path).unwrap(), 0);
+        let mut file = OsWritableFile::new(File::create(&path).unwrap(), 0, false);
         let chunk: Vec<u8> = (0..=250u8).cycle().take(300_000).collect();
         let mut expected = Vec::new();
         for _ in 0..10 {
@@ -215,6 +248,33 @@ mod tests {
         file.sync().unwrap();
         drop(file);
         assert_eq!(OsFs.open_read(&path).unwrap().read_all().unwrap(), expected);
+    }
+
+    #[test]
+    fn prefilled_zeros_are_overwritten_in_place_by_later_writes() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("000003.log");
+        let fs = OsFs;
+        let mut file = fs.create(&path).unwrap();
+        file.write_all(b"head").unwrap();
+        file.prefill_zeros(100_000).unwrap();
+        file.sync().unwrap();
+        // Already that long: nothing to do.
+        file.prefill_zeros(50).unwrap();
+        let reader = fs.open_read(&path).unwrap();
+        assert_eq!(reader.len().unwrap(), 100_000);
+        file.write_all(b"-tail").unwrap();
+        file.sync().unwrap();
+        drop(file);
+        let bytes = fs.open_read(&path).unwrap().read_all().unwrap();
+        assert_eq!(bytes.len(), 100_000);
+        assert_eq!(&bytes[..9], b"head-tail");
+        assert!(bytes[9..].iter().all(|&byte| byte == 0));
+
+        let mut appending = fs.open_append(&path).unwrap();
+        let refused = appending.prefill_zeros(200_000).unwrap_err();
+        assert_eq!(refused.kind(), io::ErrorKind::Unsupported);
+        assert_eq!(fs.open_read(&path).unwrap().len().unwrap(), 100_000);
     }
 
     #[test]

@@ -5,9 +5,13 @@
 //! # Model
 //!
 //! - A file is an inode with two byte strings: `current` (what reads see and
-//!   writes append to) and `durable` (what survives a crash). `sync` on a
-//!   [`WritableFile`] sets `durable = current`. `current` always extends
-//!   `durable`: writes only append.
+//!   writes go to) and `durable` (what survives a crash). `sync` on a
+//!   [`WritableFile`] sets `durable = current`. Writes go where the last
+//!   write through a handle ended, which is the end of the file unless
+//!   [`WritableFile::prefill_zeros`] wrote (durable) zeros beyond it; a
+//!   handle from [`FileSystem::open_append`] always writes at the end. The
+//!   unsynced bytes are those written between where writing stood at the
+//!   last sync and where it stands now.
 //! - A directory maps names to inode ids, once as `current` entries and once
 //!   as `durable` entries. `create`, `rename` and `remove` change the current
 //!   entries; [`FileSystem::sync_dir`] copies them to the durable ones.
@@ -34,7 +38,7 @@
 //!   clones). Like the real lock it creates the lock file if missing (a
 //!   current entry only, not counted as an operation). A crash releases no
 //!   lock: the guards belong to the caller.
-//! - Writes either append everything or nothing; a failed `sync` leaves the
+//! - Writes either write everything or nothing; a failed `sync` leaves the
 //!   durable bytes as they were.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -57,8 +61,9 @@ pub struct CrashOptions {
     /// unsynced bytes: a torn tail.
     pub keep_torn_prefix: bool,
     /// Replace a random run of the kept unsynced bytes by zeros, as a file
-    /// system does whose size reached the disk before the data. Only
-    /// meaningful with `keep_torn_prefix`.
+    /// system does whose size reached the disk before the data (or, over
+    /// prefilled zeros, whose later pages reached it before the earlier
+    /// ones). Only meaningful with `keep_torn_prefix`.
     pub zero_torn_bytes: bool,
     /// Replace a random run of the kept unsynced bytes by random bytes. With
     /// `zero_torn_bytes` too, each damaged run is zeros or garbage at random.
@@ -116,6 +121,28 @@ struct State {
 struct Inode {
     durable: Vec<u8>,
     current: Vec<u8>,
+    /// Where the last write ended (the next one starts here).
+    written: usize,
+    /// `written` as of the last sync: the unsynced bytes are
+    /// `current[synced..written]`.
+    synced: usize,
+}
+
+impl Inode {
+    /// An inode whose `bytes` are durable.
+    fn durable(bytes: &[u8]) -> Inode {
+        Inode {
+            durable: bytes.to_vec(),
+            current: bytes.to_vec(),
+            written: bytes.len(),
+            synced: bytes.len(),
+        }
+    }
+
+    fn sync(&mut self) {
+        self.durable.clone_from(&self.current);
+        self.synced = self.written;
+    }
 }
 
 #[derive(Clone, Default)]
@@ -169,8 +196,7 @@ impl SimFs {
             .collect();
         state.inodes.retain(|id, _| linked.contains(id));
         for inode in state.inodes.values_mut() {
-            inode.current = crashed_content(inode, &options, &mut random);
-            inode.durable = inode.current.clone();
+            *inode = Inode::durable(&crashed_content(inode, &options, &mut random));
         }
     }
 
@@ -255,10 +281,7 @@ impl SimFs {
         let (parent, name) = split(path)?;
         let mut state = self.lock_state();
         state.create_dir_all(&parent, true);
-        let id = state.new_inode(Inode {
-            durable: bytes.to_vec(),
-            current: bytes.to_vec(),
-        });
+        let id = state.new_inode(Inode::durable(bytes));
         let directory = state.directory_mut(&parent)?;
         directory.current.insert(name.clone(), id);
         directory.durable.insert(name, id);
@@ -271,20 +294,20 @@ impl SimFs {
     pub fn set_file_bytes(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
         let mut state = self.lock_state();
         let id = state.current_inode(path)?;
-        let inode = state.inode_mut(id)?;
-        inode.current = bytes.to_vec();
-        inode.durable = bytes.to_vec();
+        *state.inode_mut(id)? = Inode::durable(bytes);
         Ok(())
     }
 }
 
-/// The content of `inode` after a crash: its durable bytes, plus, with
-/// `keep_torn_prefix`, a random prefix of its unsynced bytes (maybe damaged).
+/// The content of `inode` after a crash: its durable bytes, with, if
+/// `keep_torn_prefix`, a random prefix of its unsynced bytes (maybe damaged)
+/// over them where they were written.
 fn crashed_content(inode: &Inode, options: &CrashOptions, random: &mut SplitMix64) -> Vec<u8> {
     let mut content = inode.durable.clone();
-    let Some(unsynced) = inode.current.strip_prefix(inode.durable.as_slice()) else {
-        return content;
-    };
+    let unsynced = inode
+        .current
+        .get(inode.synced..inode.written)
+        .unwrap_or_default();
     if !options.keep_torn_prefix || unsynced.is_empty() {
         return content;
     }
@@ -302,7 +325,11 @@ fn crashed_content(inode: &Inode, options: &CrashOptions, random: &mut SplitMix6
             *byte = if garbage { random.next_u64() as u8 } else { 0 };
         }
     }
-    content.extend_from_slice(&tail);
+    let end = inode.synced + tail.len();
+    if content.len() < end {
+        content.resize(end, 0);
+    }
+    content[inode.synced..end].copy_from_slice(&tail);
     content
 }
 
@@ -433,11 +460,13 @@ impl State {
     }
 }
 
-/// A handle for appending to an inode of a [`SimFs`].
+/// A handle for writing to an inode of a [`SimFs`].
 struct SimWritableFile {
     state: Arc<Mutex<State>>,
     inode: InodeId,
     generation: u64,
+    /// Opened by [`FileSystem::open_append`]: every write goes to the end.
+    append: bool,
 }
 
 impl Write for SimWritableFile {
@@ -454,10 +483,18 @@ impl Write for SimWritableFile {
                 ));
             }
         }
-        state
-            .inode_mut(self.inode)?
-            .current
-            .extend_from_slice(bytes);
+        let inode = state.inode_mut(self.inode)?;
+        let start = if self.append {
+            inode.current.len()
+        } else {
+            inode.written
+        };
+        let end = start + bytes.len();
+        if inode.current.len() < end {
+            inode.current.resize(end, 0);
+        }
+        inode.current[start..end].copy_from_slice(bytes);
+        inode.written = end;
         Ok(bytes.len())
     }
 
@@ -471,8 +508,39 @@ impl WritableFile for SimWritableFile {
         let mut state = lock_state(&self.state);
         state.check_generation(self.generation)?;
         state.begin_operation()?;
-        let inode = state.inode_mut(self.inode)?;
-        inode.durable = inode.current.clone();
+        state.inode_mut(self.inode)?.sync();
+        Ok(())
+    }
+
+    /// Counts as one operation (it can fail like a write, and is refused
+    /// past the space limit). The zeros are durable once synced; a crash
+    /// before that loses them, as it loses any unsynced bytes past the
+    /// last write.
+    fn prefill_zeros(&mut self, until: u64) -> io::Result<()> {
+        if self.append {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "a file opened for appending cannot be prefilled",
+            ));
+        }
+        let mut state = lock_state(&self.state);
+        state.check_generation(self.generation)?;
+        let until = usize::try_from(until).unwrap_or(usize::MAX);
+        if state.inode(self.inode)?.current.len() >= until {
+            return Ok(());
+        }
+        state.begin_operation()?;
+        if let Some(limit) = state.space_limit_bytes {
+            let length = state.inode(self.inode)?.current.len();
+            let wanted = state.used_bytes(self.inode) + (until - length) as u64;
+            if wanted > limit {
+                return Err(io::Error::new(
+                    io::ErrorKind::StorageFull,
+                    format!("simulated disk full: {wanted} bytes needed, {limit} available"),
+                ));
+            }
+        }
+        state.inode_mut(self.inode)?.current.resize(until, 0);
         Ok(())
     }
 }
@@ -534,6 +602,7 @@ impl FileSystem for SimFs {
             state: Arc::clone(&self.state),
             inode: id,
             generation: state.generation,
+            append: false,
         }))
     }
 
@@ -544,6 +613,7 @@ impl FileSystem for SimFs {
             state: Arc::clone(&self.state),
             inode: id,
             generation: state.generation,
+            append: true,
         }))
     }
 
@@ -696,6 +766,99 @@ mod tests {
         let draws: Vec<usize> = (0..1000).map(|_| random.below(3)).collect();
         assert!(draws.iter().all(|&draw| draw < 3));
         assert!(draws.contains(&0) && draws.contains(&2));
+    }
+
+    /// A file with `head` and zeros to 64 bytes synced, then `tail`
+    /// written over the zeros unsynced.
+    fn prefilled(fs: &SimFs, path: &Path, head: &[u8], tail: &[u8]) {
+        fs.create_dir_all(path.parent().unwrap()).unwrap();
+        let mut file = fs.create(path).unwrap();
+        file.write_all(head).unwrap();
+        file.prefill_zeros(64).unwrap();
+        file.sync().unwrap();
+        file.write_all(tail).unwrap();
+    }
+
+    #[test]
+    fn writes_after_a_prefill_overwrite_the_zeros_and_a_crash_keeps_them() {
+        let fs = SimFs::new();
+        let path = Path::new("/db/000004.log");
+        prefilled(&fs, path, b"head", b"tail");
+        let mut expected = b"headtail".to_vec();
+        expected.resize(64, 0);
+        assert_eq!(fs.read_file(path).unwrap(), expected);
+        fs.sync_dir(Path::new("/")).unwrap();
+        fs.sync_dir(Path::new("/db")).unwrap();
+
+        // "head" and the zeros were synced; "tail" is lost.
+        let lost = fs.fork();
+        lost.crash(CrashOptions::default());
+        let mut durable = b"head".to_vec();
+        durable.resize(64, 0);
+        assert_eq!(lost.read_file(path).unwrap(), durable);
+
+        // A torn prefix of "tail" lands where it was written, over the
+        // zeros; the file keeps its length.
+        let mut seen = BTreeSet::new();
+        for seed in 0..64 {
+            let torn = fs.fork();
+            torn.crash(CrashOptions {
+                seed,
+                keep_torn_prefix: true,
+                ..CrashOptions::default()
+            });
+            let bytes = torn.read_file(path).unwrap();
+            assert_eq!(bytes.len(), 64);
+            let kept = bytes[4..8].iter().take_while(|&&byte| byte != 0).count();
+            assert_eq!(&bytes[..4 + kept], &b"headtail"[..4 + kept]);
+            assert!(bytes[4 + kept..].iter().all(|&byte| byte == 0));
+            seen.insert(kept);
+        }
+        assert_eq!(seen, (0..=4).collect(), "every torn length appears");
+    }
+
+    #[test]
+    fn unsynced_zeros_are_lost_in_a_crash_like_any_unsynced_bytes() {
+        let fs = SimFs::new();
+        fs.create_dir_all(Path::new("/db")).unwrap();
+        let path = Path::new("/db/000007.log");
+        let mut file = fs.create(path).unwrap();
+        file.write_all(b"head").unwrap();
+        file.sync().unwrap();
+        fs.sync_dir(Path::new("/")).unwrap();
+        fs.sync_dir(Path::new("/db")).unwrap();
+        file.prefill_zeros(64).unwrap();
+        file.write_all(b"tail").unwrap();
+        assert_eq!(fs.read_file(path).unwrap().len(), 64);
+        fs.crash(CrashOptions::default());
+        assert_eq!(fs.read_file(path).unwrap(), b"head");
+    }
+
+    #[test]
+    fn a_prefill_refuses_an_appending_handle_and_a_full_disk() {
+        let fs = SimFs::new();
+        let path = Path::new("/db/000005.log");
+        prefilled(&fs, path, b"x", b"");
+        let mut appending = fs.open_append(path).unwrap();
+        assert_eq!(
+            appending.prefill_zeros(128).unwrap_err().kind(),
+            io::ErrorKind::Unsupported
+        );
+        // An appending handle writes after the zeros.
+        appending.write_all(b"end").unwrap();
+        assert_eq!(fs.read_file(path).unwrap().len(), 67);
+
+        let mut file = fs.create(Path::new("/db/000006.log")).unwrap();
+        fs.set_space_limit(Some(100));
+        assert_eq!(
+            file.prefill_zeros(64).unwrap_err().kind(),
+            io::ErrorKind::StorageFull
+        );
+        assert!(
+            fs.read_file(Path::new("/db/000006.log"))
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
