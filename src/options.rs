@@ -42,6 +42,9 @@ pub const MAX_NUM_LEVELS: usize = 64;
 /// Fewest tables that may keep their file open (`max_open_files`).
 pub const MIN_OPEN_FILES: usize = 16;
 
+/// Largest step of the log prefill (`wal_prefill_bytes`).
+pub const MAX_WAL_PREFILL_BYTES: u64 = 1 << 30;
+
 /// Options for [`crate::Db::open`].
 ///
 /// Build them with struct-update syntax or with the chainable `with_`
@@ -169,6 +172,31 @@ pub struct Options {
     /// in; here it is off, so that a table is the same bytes as its data
     /// unless asked.
     pub compression: Compression,
+    /// The log prefill's step (default 1 MiB; 0 turns it off; at most
+    /// [`MAX_WAL_PREFILL_BYTES`]). Before a synced write that would go past
+    /// the zeros already there, the live log is filled with zeros to
+    /// between one and two steps beyond the write's end, made durable by
+    /// the write's own sync. The syncs of the writes after it then
+    /// overwrite space the file already has, and on ext4 and similar file
+    /// systems no longer commit a new file size to the journal each time:
+    /// synced writes run faster, for the price of writing the zeros (about
+    /// as many bytes as the log holds, plus up to two steps left at each
+    /// log's end, which replay skips as padding). A log never written with
+    /// a sync is not prefilled, nor, once the disk had no room for the
+    /// zeros, is the rest of that log.
+    ///
+    /// Only under [`RecoveryMode::PointInTimeRecovery`] and
+    /// [`RecoveryMode::SkipAnyCorruptedRecords`]: a write torn by a crash
+    /// over prefilled zeros ends in zeros rather than at the end of the
+    /// file, which those two modes recover (dropping the torn write, which
+    /// was not acknowledged) and the other two report as corruption. So
+    /// it is ignored under AbsoluteConsistency and
+    /// TolerateCorruptedTailRecords, as RocksDB turns off its log recycling
+    /// (which overwrites old logs in place) under those two modes. A
+    /// database written with prefill and reopened after a crash under one
+    /// of them may therefore refuse to open where PointInTimeRecovery
+    /// would not.
+    pub wal_prefill_bytes: u64,
 }
 
 impl Default for Options {
@@ -195,6 +223,7 @@ impl Default for Options {
             soft_pending_compaction_bytes_limit: 64 << 30,
             hard_pending_compaction_bytes_limit: 256 << 30,
             compression: Compression::None,
+            wal_prefill_bytes: 1 << 20,
         }
     }
 }
@@ -297,6 +326,13 @@ impl Options {
             u64::MAX,
             "files",
         )?;
+        check_range(
+            "wal_prefill_bytes",
+            self.wal_prefill_bytes,
+            0,
+            MAX_WAL_PREFILL_BYTES,
+            "bytes",
+        )?;
         // Writes must be slowed down before they are stopped.
         if self.soft_pending_compaction_bytes_limit != 0
             && self.hard_pending_compaction_bytes_limit != 0
@@ -310,6 +346,39 @@ impl Options {
             )?;
         }
         Ok(())
+    }
+
+    /// Sets [`Options::wal_prefill_bytes`] (0 turns the prefill off).
+    #[must_use]
+    pub fn with_wal_prefill_bytes(mut self, bytes: u64) -> Self {
+        self.wal_prefill_bytes = bytes;
+        self
+    }
+
+    /// Whether the live log is prefilled with these options: not where
+    /// [`Options::wal_prefill_bytes`] is 0, nor under a recovery mode that
+    /// would refuse a write torn over the zeros.
+    ///
+    /// ```
+    /// use strata::{Options, RecoveryMode};
+    ///
+    /// assert!(Options::default().wal_prefill_active());
+    /// let tolerate = Options::default().with_recovery_mode(RecoveryMode::TolerateCorruptedTailRecords);
+    /// assert!(!tolerate.wal_prefill_active());
+    /// ```
+    #[must_use]
+    pub fn wal_prefill_active(&self) -> bool {
+        self.wal_prefill_step().is_some()
+    }
+
+    /// The step of the live log's prefill, or `None` where it is off
+    /// ([`Options::wal_prefill_active`]).
+    pub(crate) fn wal_prefill_step(&self) -> Option<u64> {
+        let tolerates_torn_overwrites = matches!(
+            self.recovery_mode,
+            RecoveryMode::PointInTimeRecovery | RecoveryMode::SkipAnyCorruptedRecords
+        );
+        (tolerates_torn_overwrites && self.wal_prefill_bytes > 0).then_some(self.wal_prefill_bytes)
     }
 
     /// Sets [`Options::compression`].

@@ -10,6 +10,7 @@ use crate::engine::Engine;
 pub(crate) struct Counters {
     pub(crate) wal_bytes: AtomicU64,
     pub(crate) wal_syncs: AtomicU64,
+    pub(crate) wal_prefill_bytes: AtomicU64,
     pub(crate) write_groups: AtomicU64,
     pub(crate) writes: AtomicU64,
     pub(crate) flushes: AtomicU64,
@@ -90,6 +91,7 @@ impl Counters {
         Stats {
             wal_bytes: read(&self.wal_bytes),
             wal_syncs: read(&self.wal_syncs),
+            wal_prefill_bytes: read(&self.wal_prefill_bytes),
             write_groups: read(&self.write_groups),
             writes: read(&self.writes),
             flushes: read(&self.flushes),
@@ -155,6 +157,9 @@ pub struct Stats {
     pub wal_bytes: u64,
     /// Syncs of the write-ahead log for synced writes.
     pub wal_syncs: u64,
+    /// Zeros written ahead of the live log for its syncs
+    /// ([`crate::Options::wal_prefill_bytes`]).
+    pub wal_prefill_bytes: u64,
     /// Write groups committed (each one log record).
     pub write_groups: u64,
     /// Writes (batches) committed; `writes / write_groups` is the mean

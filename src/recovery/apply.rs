@@ -182,6 +182,7 @@ pub(crate) fn apply(
             writer: log,
             number: log_number,
             unlisted: Vec::new(),
+            prefilled: 0,
         },
         report,
     })

@@ -3,6 +3,7 @@
 //! once if any of them asked for it, inserts into the memtable, publishes
 //! the new sequence, and hands every member the group's outcome.
 
+use std::io;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -15,6 +16,7 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::stats::Counters;
 use crate::version::filename;
+use crate::write::live_log::LiveLog;
 
 /// A group of writes never grows past this many bytes of batches.
 const MAX_GROUP_BYTES: usize = 1 << 20;
@@ -173,9 +175,13 @@ impl Engine {
         {
             // The log is written before the memtable.
             let mut log = self.log.lock();
-            let written = log
-                .writer
-                .add_record(&payload)
+            let prefilled = if sync {
+                self.prefill(&mut log, payload.len())
+            } else {
+                Ok(())
+            };
+            let written = prefilled
+                .and_then(|()| log.writer.add_record(&payload))
                 .and_then(|()| if sync { log.writer.sync() } else { Ok(()) });
             if let Err(source) = written {
                 let path = self.directory.join(filename::log(log.number));
@@ -202,6 +208,53 @@ impl Engine {
     }
 }
 
+impl Engine {
+    /// Before a synced record of `payload_bytes` that would go past the
+    /// live log's prefilled zeros, writes more of them
+    /// (`Options::wal_prefill_bytes`), made durable by the group's own
+    /// sync. Only synced groups do: their sync is what the zeros make
+    /// cheaper.
+    fn prefill(&self, log: &mut LiveLog, payload_bytes: usize) -> io::Result<()> {
+        let Some(step) = self.options.wal_prefill_step() else {
+            return Ok(());
+        };
+        let end = record_end(log.writer.file_offset(), payload_bytes);
+        if end <= log.prefilled {
+            return Ok(());
+        }
+        let until = end.next_multiple_of(step).saturating_add(step);
+        let from = log.prefilled.max(log.writer.file_offset());
+        match log.writer.get_mut().prefill_zeros(until) {
+            Ok(()) => {
+                log.prefilled = until;
+                Counters::add(&self.counters.wal_prefill_bytes, until - from);
+                Ok(())
+            }
+            // The zeros only make syncs cheaper: without room for them the
+            // log is appended to as it would be without the prefill (no
+            // more zeros for it), and the write fails only if its own
+            // bytes do not fit. Zeros written before the disk filled up
+            // are overwritten by the record or stay as padding.
+            Err(error) if error.kind() == io::ErrorKind::StorageFull => {
+                log.prefilled = u64::MAX;
+                Ok(())
+            }
+            Err(error) => Err(error),
+        }
+    }
+}
+
+/// Where a record of `payload_bytes` appended at `offset` ends at most:
+/// each block it touches adds a header, and the block before it a trailer
+/// of fewer than a header's bytes.
+fn record_end(offset: u64, payload_bytes: usize) -> u64 {
+    let payload = payload_bytes as u64;
+    let block = strata_wal::DEFAULT_BLOCK_SIZE as u64;
+    let header = strata_wal::LEGACY_HEADER_SIZE as u64;
+    let blocks = payload / (block - 2 * header) + 2;
+    offset + payload + blocks * 2 * header
+}
+
 /// Whether a leader with `queued` writers in the queue (itself included)
 /// waits for more before its group ([`Engine::gather`]): for how many in
 /// all, and how long at most.
@@ -220,6 +273,29 @@ fn gather_for(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_record_ends_before_its_bound_wherever_it_starts() {
+        use strata_wal::{Writer, WriterOptions};
+        let block = strata_wal::DEFAULT_BLOCK_SIZE;
+        for start in [0, 1, 100, block - 7, block - 6, block - 1, block] {
+            for payload_bytes in [0, 1, 100, block - 14, block, 3 * block + 5, 100_000] {
+                let mut writer = Writer::new(Vec::new(), WriterOptions::default());
+                let filler = start.saturating_sub(7);
+                if start > 0 {
+                    writer.add_record(&vec![1; filler]).expect("to memory");
+                }
+                let offset = writer.file_offset();
+                writer
+                    .add_record(&vec![2; payload_bytes])
+                    .expect("to memory");
+                assert!(
+                    writer.file_offset() <= record_end(offset, payload_bytes),
+                    "{payload_bytes} bytes from {offset}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn a_leader_waits_only_for_a_synced_group_smaller_than_the_last_one() {

@@ -11,4 +11,8 @@ pub(crate) struct LiveLog {
     /// it). A log is listed, after a sync of its directory, before the
     /// first sync of it is acknowledged (`Engine::make_live_log_durable`).
     pub(crate) unlisted: Vec<u64>,
+    /// How long the log file is with its prefilled zeros
+    /// (`Options::wal_prefill_bytes`); 0 before its first prefill,
+    /// `u64::MAX` once the disk had no room for them.
+    pub(crate) prefilled: u64,
 }

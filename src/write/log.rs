@@ -282,6 +282,7 @@ impl Engine {
             .map_err(|source| Error::io(old_path, "sync", source))?;
         log.writer = Writer::new(file, WriterOptions::default());
         log.number = number;
+        log.prefilled = 0;
         // Logs flushed meanwhile are obsolete: without a sync to list
         // them, the list would grow by one number per switch.
         log.unlisted.retain(|&unlisted| unlisted >= live);
