@@ -7,7 +7,12 @@
 //! 1. As the kill left it.
 //! 2. A torn tail: the last record cut short, as a power loss in the middle
 //!    of an append leaves it.
-//! 3. A corruption: one byte flipped in the middle of the log (bad media or a
+//! 3. A write torn over prefilled zeros: the writer ran under the default
+//!    PointInTimeRecovery, which keeps zeros written ahead of the log so
+//!    that synced writes overwrite them (`Options::wal_prefill_bytes`); a
+//!    power loss in the middle of such a write leaves the record's first
+//!    bytes followed by zeros.
+//! 4. A corruption: one byte flipped in the middle of the log (bad media or a
 //!    bug), with intact records after it.
 //!
 //! Run with `cargo run --example recovery_modes`.
@@ -43,6 +48,14 @@ fn main() -> Result<(), Failure> {
         .open(torn.join(log.file_name().ok_or("log name")?))?
         .set_len(last_start + 5)?;
 
+    let overwritten = copy_database(&original, &workspace.join("overwritten"))?;
+    let (last_start, last_end) = records[records.len() - 1];
+    let overwritten_log = overwritten.join(log.file_name().ok_or("log name")?);
+    let mut bytes = fs::read(&overwritten_log)?;
+    let half = (last_start + (last_end - last_start) / 2) as usize;
+    bytes[half..last_end as usize].fill(0);
+    fs::write(&overwritten_log, &bytes)?;
+
     let rotten = copy_database(&original, &workspace.join("rotten"))?;
     let (middle_start, _) = records[records.len() / 2];
     let rotten_log = rotten.join(log.file_name().ok_or("log name")?);
@@ -55,6 +68,10 @@ fn main() -> Result<(), Failure> {
         (
             "torn tail: the last record cut short (power loss mid-append)",
             &torn,
+        ),
+        (
+            "a write torn over prefilled zeros: the last record's second half zeros",
+            &overwritten,
         ),
         (
             "corruption: one byte flipped in the middle of the log",

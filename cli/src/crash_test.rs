@@ -35,9 +35,11 @@ pub(crate) fn writer(
     directory: &Path,
     start: u64,
     no_sync: Option<SkippedSyncs>,
+    mode: RecoveryMode,
 ) -> Result<(), Failure> {
     let options = Options {
         write_buffer_size: 256 << 10,
+        recovery_mode: mode,
         ..Options::default()
     };
     let db = match no_sync {
@@ -55,16 +57,33 @@ pub(crate) fn writer(
     Ok(())
 }
 
+/// The recovery mode of round `round`'s writer, alternately
+/// TolerateCorruptedTailRecords and PointInTimeRecovery, whose writer
+/// prefills its log with zeros (`Options::wal_prefill_bytes`).
+fn writer_mode(round: u64) -> RecoveryMode {
+    if round.is_multiple_of(2) {
+        RecoveryMode::TolerateCorruptedTailRecords
+    } else {
+        RecoveryMode::PointInTimeRecovery
+    }
+}
+
 /// Opens the database and checks it holds exactly keys `0..n` with their
 /// values for some `n` past the last acknowledgement; returns `n`.
-fn verify(directory: &Path, acknowledged: Option<u64>) -> Result<u64, Failure> {
-    // A process kill leaves at most a torn tail: TolerateCorruptedTailRecords
-    // must accept whatever it left.
-    let tolerate = Options {
-        recovery_mode: RecoveryMode::TolerateCorruptedTailRecords,
+fn verify(
+    directory: &Path,
+    acknowledged: Option<u64>,
+    writer_mode: RecoveryMode,
+) -> Result<u64, Failure> {
+    // A process kill leaves at most its last write torn: at the end of the
+    // log, which TolerateCorruptedTailRecords must accept, or, in a log
+    // prefilled with zeros, followed by zeros, which the mode that
+    // prefills it (PointInTimeRecovery) must accept.
+    let same_mode = Options {
+        recovery_mode: writer_mode,
         ..Options::default()
     };
-    Db::inspect_recovery(directory, &tolerate)?;
+    Db::inspect_recovery(directory, &same_mode)?;
     let db = Db::open(directory, Options::default())?;
     let mut count = 0;
     for entry in db.iter() {
@@ -122,7 +141,7 @@ pub(crate) fn run(
     let executable = std::env::current_exe()?;
     let mut state = seed.max(1);
     let mut next = if directory.exists() {
-        verify(&directory, None)?
+        verify(&directory, None, RecoveryMode::PointInTimeRecovery)?
     } else {
         0
     };
@@ -136,6 +155,7 @@ pub(crate) fn run(
             .arg("crash-test-writer")
             .arg(&directory)
             .arg(next.to_string())
+            .arg(format!("--mode={}", writer_mode(completed)))
             .stdout(Stdio::piped())
             .spawn()?;
         let stdout = BufReader::new(child.stdout.take().ok_or("no child stdout")?);
@@ -160,10 +180,12 @@ pub(crate) fn run(
             )
             .into());
         }
-        next = verify(&directory, acknowledged)?;
+        let mode = writer_mode(completed);
+        next = verify(&directory, acknowledged, mode)?;
         completed += 1;
         println!(
-            "round {completed}: killed after {seen} acknowledgements; {next} writes present, none lost"
+            "round {completed}: writer under {mode} killed after {seen} acknowledgements; \
+             {next} writes present, none lost"
         );
     }
     println!(

@@ -210,6 +210,9 @@ enum Command {
         /// Open the database on a file system whose syncs do nothing.
         #[arg(long)]
         no_sync_control: Option<strata_powercut::SkippedSyncs>,
+        /// The recovery mode the writer opens the database under.
+        #[arg(long, default_value_t = RecoveryMode::default())]
+        mode: RecoveryMode,
     },
     /// Old name of `recover DIR --dry-run`.
     #[command(hide = true)]
@@ -389,7 +392,8 @@ fn main() -> ExitCode {
             directory,
             start,
             no_sync_control,
-        } => legacy(crash_test::writer(&directory, start, no_sync_control)),
+            mode,
+        } => legacy(crash_test::writer(&directory, start, no_sync_control, mode)),
     };
     match result {
         Ok(code) => ExitCode::from(code),
