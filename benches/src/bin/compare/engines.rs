@@ -20,6 +20,11 @@ pub struct Matched {
     /// How both engines replay their logs at open (RocksDB's
     /// `wal_recovery_mode`).
     pub recovery_mode: strata::RecoveryMode,
+    /// Strata's `wal_prefill_bytes` (not matched: RocksDB has no such
+    /// option; its nearest is log recycling, below).
+    pub wal_prefill_bytes: u64,
+    /// RocksDB's `recycle_log_file_num` (default 0, as in RocksDB).
+    pub rocksdb_recycle_log_file_num: usize,
 }
 
 impl Matched {
@@ -46,6 +51,22 @@ impl Matched {
                     "compression off on both"
                 },
                 self.recovery_mode
+            ),
+            format!(
+                "synced writes: strata prefills its log {} KiB ahead with zeros ({}); rocksdb recycle_log_file_num {}",
+                self.wal_prefill_bytes >> 10,
+                if self.wal_prefill_bytes == 0 {
+                    "off"
+                } else if strata::Options::default()
+                    .with_recovery_mode(self.recovery_mode)
+                    .with_wal_prefill_bytes(self.wal_prefill_bytes)
+                    .wal_prefill_active()
+                {
+                    "on"
+                } else {
+                    "off in this recovery mode"
+                },
+                self.rocksdb_recycle_log_file_num
             ),
             {
                 let defaults = strata::Options::default();
@@ -128,6 +149,7 @@ impl StrataEngine {
                 strata::Compression::None
             },
             recovery_mode: matched.recovery_mode,
+            wal_prefill_bytes: matched.wal_prefill_bytes,
             ..strata::Options::default()
         };
         StrataEngine(strata::Db::open(path, options).expect("open strata"))
@@ -280,6 +302,9 @@ mod rocks {
                     rocksdb::DBRecoveryMode::SkipAnyCorruptedRecord
                 }
             });
+            // RocksDB turns recycling off itself under AbsoluteConsistency
+            // and TolerateCorruptedTailRecords.
+            options.set_recycle_log_file_num(matched.rocksdb_recycle_log_file_num);
             let mut synced = rocksdb::WriteOptions::default();
             synced.set_sync(true);
             RocksEngine {

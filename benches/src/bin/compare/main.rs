@@ -53,6 +53,10 @@ pub(crate) struct Config {
     pub(crate) lz4: bool,
     /// How both engines replay their logs at open.
     pub(crate) recovery_mode: strata::RecoveryMode,
+    /// Strata's `wal_prefill_bytes`.
+    pub(crate) wal_prefill_bytes: u64,
+    /// RocksDB's `recycle_log_file_num`.
+    pub(crate) rocksdb_recycle_log_file_num: usize,
     /// Where the run directories are made.
     pub(crate) dir: PathBuf,
     pub(crate) json: bool,
@@ -87,6 +91,8 @@ impl Default for Config {
             cache_mib: 8.0,
             lz4: false,
             recovery_mode: strata::RecoveryMode::default(),
+            wal_prefill_bytes: strata::Options::default().wal_prefill_bytes,
+            rocksdb_recycle_log_file_num: 0,
             dir: std::env::temp_dir(),
             json: false,
             svg: None,
@@ -127,6 +133,8 @@ impl Config {
             max_immutable_memtables: strata::Options::default().max_immutable_memtables,
             lz4: self.lz4,
             recovery_mode: self.recovery_mode,
+            wal_prefill_bytes: self.wal_prefill_bytes,
+            rocksdb_recycle_log_file_num: self.rocksdb_recycle_log_file_num,
         }
     }
 
@@ -146,6 +154,11 @@ impl Config {
             format!("--cache-mib={}", self.cache_mib),
             format!("--compression={}", if self.lz4 { "lz4" } else { "none" }),
             format!("--recovery-mode={}", self.recovery_mode),
+            format!("--strata-wal-prefill-kib={}", self.wal_prefill_bytes >> 10),
+            format!(
+                "--rocksdb-recycle-logs={}",
+                self.rocksdb_recycle_log_file_num
+            ),
             format!("--dir={}", self.dir.display()),
             format!("--level-stats={}", self.level_stats),
         ]
@@ -190,6 +203,14 @@ impl Config {
                 "recovery_mode",
                 Json::Str(matched.recovery_mode.to_string()),
             ),
+            (
+                "strata_wal_prefill_bytes",
+                Json::Num(matched.wal_prefill_bytes as f64),
+            ),
+            (
+                "rocksdb_recycle_log_file_num",
+                Json::Num(matched.rocksdb_recycle_log_file_num as f64),
+            ),
             ("key_size", Json::Num(workloads::KEY_SIZE as f64)),
             ("value_size", Json::Num(workloads::VALUE_SIZE as f64)),
             ("dir", Json::Str(self.dir.display().to_string())),
@@ -223,6 +244,11 @@ usage: compare [OPTIONS]
                         point-in-time-recovery (default) or
                         skip-any-corrupted-records (rust-rocksdb's and
                         RocksDB's names are accepted too)
+  --strata-wal-prefill-kib K
+                        Strata's wal_prefill_bytes in KiB (default 1024;
+                        0: off)
+  --rocksdb-recycle-logs N
+                        RocksDB's recycle_log_file_num (default 0)
   --dir PATH            where run directories are made (default $TMPDIR or /tmp)
   --json                JSON lines (config, every run, summaries, ratios)
   --svg PATH            write the ratio chart there
@@ -303,6 +329,12 @@ fn parse(args: &[String]) -> Result<(Config, Option<ChildRun>), String> {
                         config.recovery_mode = value
                             .parse()
                             .map_err(|error| format!("--recovery-mode: {error}"))?;
+                    }
+                    "--strata-wal-prefill-kib" => {
+                        config.wal_prefill_bytes = number::<u64>(&name, &value)? << 10;
+                    }
+                    "--rocksdb-recycle-logs" => {
+                        config.rocksdb_recycle_log_file_num = number(&name, &value)?;
                     }
                     "--dir" => config.dir = PathBuf::from(value),
                     "--svg" => config.svg = Some(PathBuf::from(value)),
