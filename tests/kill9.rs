@@ -2,7 +2,9 @@
 //! and reports each acknowledgement over a pipe; the parent kills it at a
 //! random moment, reopens, and checks that every acknowledged write is there
 //! and that what is there is a prefix of what was written. 20 rounds, each
-//! continuing the same database.
+//! continuing the same database, the child's recovery mode alternately
+//! TolerateCorruptedTailRecords and PointInTimeRecovery (whose log is
+//! prefilled with zeros for the synced writes).
 #![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader, Write};
@@ -13,6 +15,7 @@ use strata::{Db, Options, RecoveryMode, WriteBatch, WriteOptions};
 
 const DIRECTORY_VARIABLE: &str = "STRATA_KILL9_DIRECTORY";
 const START_VARIABLE: &str = "STRATA_KILL9_START";
+const MODE_VARIABLE: &str = "STRATA_KILL9_MODE";
 const ROUNDS: u64 = 20;
 
 fn key(index: u64) -> Vec<u8> {
@@ -33,8 +36,10 @@ fn child_writes_synced_batches_until_killed() {
         return;
     };
     let start: u64 = std::env::var(START_VARIABLE).unwrap().parse().unwrap();
+    let mode: RecoveryMode = std::env::var(MODE_VARIABLE).unwrap().parse().unwrap();
     let options = Options {
         write_buffer_size: 64 << 10,
+        recovery_mode: mode,
         ..Options::default()
     };
     let db = Db::open(&directory, options).unwrap();
@@ -49,13 +54,17 @@ fn child_writes_synced_batches_until_killed() {
 }
 
 /// The keys present must be exactly 0..n for some n: a prefix.
-fn check(directory: &Path, acknowledged: Option<u64>) -> u64 {
-    // A process kill leaves at most a torn tail, never a corruption.
-    let tolerate = Options {
-        recovery_mode: RecoveryMode::TolerateCorruptedTailRecords,
+fn check(directory: &Path, acknowledged: Option<u64>, writer_mode: RecoveryMode) -> u64 {
+    // A process kill leaves at most its last write torn, never a
+    // corruption before it: at the end of the log, which
+    // TolerateCorruptedTailRecords accepts, or, in a log prefilled with
+    // zeros, followed by zeros, which the mode that prefills it
+    // (PointInTimeRecovery) accepts.
+    let same_mode = Options {
+        recovery_mode: writer_mode,
         ..Options::default()
     };
-    Db::inspect_recovery(directory, &tolerate).unwrap();
+    Db::inspect_recovery(directory, &same_mode).unwrap();
     let db = Db::open(directory, Options::default()).unwrap();
     let mut count = 0;
     for entry in db.iter() {
@@ -84,6 +93,11 @@ fn acknowledged_synced_writes_survive_kill_9() {
         seed ^= seed >> 7;
         seed ^= seed << 17;
         let kill_after = 1 + seed % 40;
+        let mode = if round % 2 == 0 {
+            RecoveryMode::TolerateCorruptedTailRecords
+        } else {
+            RecoveryMode::PointInTimeRecovery
+        };
         let mut child = Command::new(&executable)
             .args([
                 "--exact",
@@ -94,6 +108,7 @@ fn acknowledged_synced_writes_survive_kill_9() {
             ])
             .env(DIRECTORY_VARIABLE, directory.path())
             .env(START_VARIABLE, next.to_string())
+            .env(MODE_VARIABLE, mode.to_string())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -117,6 +132,6 @@ fn acknowledged_synced_writes_survive_kill_9() {
             acknowledged.is_some(),
             "round {round}: the child acknowledged nothing"
         );
-        next = check(directory.path(), acknowledged);
+        next = check(directory.path(), acknowledged, mode);
     }
 }

@@ -92,10 +92,15 @@ fn run(options: &ChaosOptions) -> ExitCode {
             for refusal in summary.absolute_refusals.iter().take(3) {
                 println!("refusal: {refusal}");
             }
+            for refusal in summary.tolerate_refusals.iter().take(3) {
+                println!("refusal of a write torn over prefilled zeros: {refusal}");
+            }
             println!(
                 "passed: {} kills ({} with a power cut{}) in {:.0} s; restarts by mode {:?}; \
-                 {} refusals under absolute-consistency, each explained by the dry run and \
-                 followed by a start under point-in-time-recovery; {} writes acknowledged, \
+                 {} refusals under absolute-consistency and {} under \
+                 tolerate-corrupted-tail-records (a write torn over prefilled zeros), each \
+                 explained by the dry run and followed by a start under \
+                 point-in-time-recovery; {} writes acknowledged, \
                  {} lost ({:.0} acknowledged per second); {} log entries applied, identical on \
                  all 3 nodes",
                 summary.kills,
@@ -108,6 +113,7 @@ fn run(options: &ChaosOptions) -> ExitCode {
                 summary.seconds,
                 summary.restarts,
                 summary.absolute_refusals.len(),
+                summary.tolerate_refusals.len(),
                 summary.acknowledged,
                 summary.lost,
                 summary.acknowledged as f64 / summary.writing_seconds.max(1e-9),

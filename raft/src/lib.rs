@@ -14,7 +14,11 @@
 //! PointInTimeRecovery start after a crash that tore the log's last record;
 //! AbsoluteConsistency refuses with an error naming the file and offset,
 //! and `strata::Db::inspect_recovery` says, without changing anything, what
-//! another mode would keep.
+//! another mode would keep. Keep one mode across restarts: under
+//! PointInTimeRecovery the log is prefilled with zeros for faster synced
+//! writes (`strata::Options::wal_prefill_bytes`), and a crash in the middle
+//! of a write over them leaves what TolerateCorruptedTailRecords refuses
+//! and PointInTimeRecovery recovers.
 
 pub mod cluster;
 pub mod keys;

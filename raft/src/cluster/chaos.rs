@@ -3,8 +3,15 @@
 //! when FUSE is available), restarting each under a chosen recovery mode.
 //!
 //! Checks, each a failure of the run when broken:
-//! - under TolerateCorruptedTailRecords and PointInTimeRecovery every
-//!   restart opens;
+//! - under PointInTimeRecovery every restart opens, and so does every
+//!   restart under TolerateCorruptedTailRecords, except after a run under
+//!   PointInTimeRecovery, which prefills its log with zeros for its synced
+//!   writes (`Options::wal_prefill_bytes`): a kill in the middle of a write
+//!   over the zeros leaves its first bytes followed by zeros, which
+//!   TolerateCorruptedTailRecords refuses as a corruption. Such a refusal
+//!   must be explained by the dry run (one region dropped, from the torn
+//!   write to the end of the newest log, ending in the zeros); the node is
+//!   then restarted under PointInTimeRecovery;
 //! - under AbsoluteConsistency a node refuses exactly when the dry run
 //!   (`Db::inspect_recovery` under PointInTimeRecovery) says something
 //!   would be dropped, and its refusal names the log file and offset the
@@ -80,6 +87,10 @@ pub struct ChaosSummary {
     /// Refusals under AbsoluteConsistency (each followed by a restart
     /// under PointInTimeRecovery), with the refusal's text.
     pub absolute_refusals: Vec<String>,
+    /// Refusals under TolerateCorruptedTailRecords of a write torn over a
+    /// prefilled log's zeros (each followed by a restart under
+    /// PointInTimeRecovery), with the refusal's text.
+    pub tolerate_refusals: Vec<String>,
     /// Writes acknowledged as committed.
     pub acknowledged: u64,
     /// Acknowledged writes missing at the end (always 0 in a passing run).
@@ -612,6 +623,7 @@ fn restart(
     ];
     let mode = MODES[random.below(MODES.len() as u64) as usize];
     let directory = cluster.configs[(id - 1) as usize].directory.clone();
+    let previous = cluster.configs[(id - 1) as usize].mode;
     let dry_run = Db::inspect_recovery(
         &directory,
         &Options::default().with_recovery_mode(RecoveryMode::PointInTimeRecovery),
@@ -666,8 +678,72 @@ fn restart(
                 }
             }
         }
+        (RecoveryMode::TolerateCorruptedTailRecords, Err(line))
+            if Options::default()
+                .with_recovery_mode(previous)
+                .wal_prefill_active() =>
+        {
+            let explained = torn_over_zeros(&dry_run)
+                .map_err(|why| format!("node {id} refused under {mode}: {line}; {why}"))?;
+            summary.tolerate_refusals.push(format!(
+                "node {id}: {line}; the dry run under point-in-time-recovery drops {explained}"
+            ));
+            match cluster.start(id, RecoveryMode::PointInTimeRecovery)? {
+                Ok(()) => {
+                    *summary
+                        .restarts
+                        .entry(RecoveryMode::PointInTimeRecovery.to_string())
+                        .or_default() += 1;
+                    Ok(())
+                }
+                Err(line) => {
+                    Err(format!("node {id} refused under point-in-time-recovery: {line}").into())
+                }
+            }
+        }
         (_, Err(line)) => Err(format!("node {id} refused under {mode}: {line}").into()),
     }
+}
+
+/// Whether `dry_run` (under PointInTimeRecovery) shows a write torn over
+/// prefilled zeros: exactly one region dropped, in the newest log, running
+/// to its end, whose last 64 KiB at least are zeros (the prefill keeps a
+/// megabyte of them ahead of every synced write). Describes the region, or
+/// says why it is not one.
+fn torn_over_zeros(dry_run: &strata::RecoveryReport) -> Result<String, String> {
+    let [region] = dry_run.dropped.as_slice() else {
+        return Err(format!(
+            "the dry run drops {} regions, not the one a torn write leaves",
+            dry_run.dropped.len()
+        ));
+    };
+    let newest = dry_run.logs.last().map(|log| log.file.clone());
+    if newest.as_ref() != Some(&region.file) {
+        return Err(format!(
+            "the dropped region is in {}, not in the newest log",
+            region.file.display()
+        ));
+    }
+    let bytes = std::fs::read(&region.file)
+        .map_err(|error| format!("reading {}: {error}", region.file.display()))?;
+    let end = region.offset.saturating_add(region.length);
+    let zeros = bytes.iter().rev().take_while(|&&byte| byte == 0).count();
+    if end != bytes.len() as u64 || zeros < 64 << 10 || region.truncation {
+        return Err(format!(
+            "the region {}..{end} of {} ({} bytes, {zeros} zeros at its end, truncation {}) is \
+             no write torn over prefilled zeros",
+            region.offset,
+            region.file.display(),
+            bytes.len(),
+            region.truncation
+        ));
+    }
+    Ok(format!(
+        "{} bytes at {}:{}",
+        region.length,
+        region.file.display(),
+        region.offset
+    ))
 }
 
 /// Waits until the three nodes have applied everything they committed,
