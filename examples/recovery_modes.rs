@@ -6,7 +6,8 @@
 //!
 //! 1. As the kill left it.
 //! 2. A torn tail: the last record cut short, as a power loss in the middle
-//!    of an append leaves it.
+//!    of an append leaves it (in a log not prefilled with zeros, as under
+//!    TolerateCorruptedTailRecords).
 //! 3. A write torn over prefilled zeros: the writer ran under the default
 //!    PointInTimeRecovery, which keeps zeros written ahead of the log so
 //!    that synced writes overwrite them (`Options::wal_prefill_bytes`); a
@@ -66,7 +67,7 @@ fn main() -> Result<(), Failure> {
     for (title, directory) in [
         ("as the kill left it", &original),
         (
-            "torn tail: the last record cut short (power loss mid-append)",
+            "torn tail: the last record cut short (power loss mid-append, no prefill)",
             &torn,
         ),
         (

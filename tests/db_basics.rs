@@ -109,11 +109,13 @@ fn a_failed_log_write_poisons_the_database_until_reopen() {
 fn a_failed_sync_poisons_the_database() {
     let fs = SimFs::new();
     let db = sim_db(&fs, Options::default()).unwrap();
-    // The append succeeds, its sync fails.
-    fs.fail_after(1);
+    // The log's prefill and the append succeed, the sync fails.
+    let before = fs.operation_count();
+    fs.fail_after(2);
     let mut batch = WriteBatch::new();
     batch.put(b"k", b"v");
     assert!(db.write(batch, &WriteOptions::SYNC).is_err());
+    assert_eq!(fs.operation_count() - before, 3, "prefill, append, sync");
     fs.clear_faults();
     assert!(matches!(db.put(b"x", b"y"), Err(Error::Poisoned { .. })));
 }

@@ -59,12 +59,40 @@ fn check(directory: &Path, acknowledged: Option<u64>, writer_mode: RecoveryMode)
     // corruption before it: at the end of the log, which
     // TolerateCorruptedTailRecords accepts, or, in a log prefilled with
     // zeros, followed by zeros, which the mode that prefills it
-    // (PointInTimeRecovery) accepts.
+    // (PointInTimeRecovery) accepts and TolerateCorruptedTailRecords may
+    // refuse.
     let same_mode = Options {
         recovery_mode: writer_mode,
         ..Options::default()
     };
-    Db::inspect_recovery(directory, &same_mode).unwrap();
+    let report = Db::inspect_recovery(directory, &same_mode).unwrap();
+    if writer_mode == RecoveryMode::PointInTimeRecovery {
+        // TolerateCorruptedTailRecords may refuse only a write torn over
+        // the zeros: one region, from it to the end of the newest log,
+        // ending in the prefill's zeros.
+        let tolerate = Options {
+            recovery_mode: RecoveryMode::TolerateCorruptedTailRecords,
+            ..Options::default()
+        };
+        if let Err(error) = Db::inspect_recovery(directory, &tolerate) {
+            let [region] = report.dropped.as_slice() else {
+                panic!("tolerate refused ({error}) but the dry run drops {report}");
+            };
+            let bytes = std::fs::read(&region.file).unwrap();
+            let zeros = bytes.iter().rev().take_while(|&&byte| byte == 0).count();
+            assert_eq!(
+                Some(&region.file),
+                report.logs.last().map(|log| &log.file),
+                "{report}"
+            );
+            assert_eq!(
+                region.offset + region.length,
+                bytes.len() as u64,
+                "{report}"
+            );
+            assert!(zeros >= 64 << 10, "{zeros} zeros at the end: {report}");
+        }
+    }
     let db = Db::open(directory, Options::default()).unwrap();
     let mut count = 0;
     for entry in db.iter() {

@@ -157,11 +157,13 @@ fn close_returns_the_error_that_poisoned_the_database() {
     let fs = SimFs::new();
     let db = open(&fs);
     db.put("before", "1").unwrap();
-    // The append succeeds, its sync fails.
-    fs.fail_after(1);
+    // The log's prefill and the append succeed, the sync fails.
+    let before = fs.operation_count();
+    fs.fail_after(2);
     let mut batch = WriteBatch::new();
     batch.put("during", "2");
     let failed = db.write(batch, &WriteOptions::SYNC).unwrap_err();
+    assert_eq!(fs.operation_count() - before, 3, "prefill, append, sync");
     fs.clear_faults();
     let error = db.close().unwrap_err();
     let Error::Poisoned { cause } = &error else {

@@ -78,12 +78,24 @@ fn verify(
     // A process kill leaves at most its last write torn: at the end of the
     // log, which TolerateCorruptedTailRecords must accept, or, in a log
     // prefilled with zeros, followed by zeros, which the mode that
-    // prefills it (PointInTimeRecovery) must accept.
+    // prefills it (PointInTimeRecovery) must accept and
+    // TolerateCorruptedTailRecords may refuse, but only that.
     let same_mode = Options {
         recovery_mode: writer_mode,
         ..Options::default()
     };
-    Db::inspect_recovery(directory, &same_mode)?;
+    let report = Db::inspect_recovery(directory, &same_mode)?;
+    if writer_mode == RecoveryMode::PointInTimeRecovery {
+        let tolerate = Options {
+            recovery_mode: RecoveryMode::TolerateCorruptedTailRecords,
+            ..Options::default()
+        };
+        if let Err(error) = Db::inspect_recovery(directory, &tolerate) {
+            torn_over_zeros(&report).map_err(|why| {
+                format!("tolerate-corrupted-tail-records refuses ({error}), and {why}")
+            })?;
+        }
+    }
     let db = Db::open(directory, Options::default())?;
     let mut count = 0;
     for entry in db.iter() {
@@ -101,6 +113,29 @@ fn verify(
         return Err(format!("lost acknowledged write {acknowledged}: only {count} present").into());
     }
     Ok(count)
+}
+
+/// Whether `report` (a dry run under PointInTimeRecovery) shows only a
+/// write torn over prefilled zeros: one region dropped, in the newest log,
+/// running to its end, which is at least 64 KiB of zeros (the prefill keeps
+/// a megabyte of them ahead of every synced write).
+fn torn_over_zeros(report: &strata::RecoveryReport) -> Result<(), String> {
+    let [region] = report.dropped.as_slice() else {
+        return Err(format!(
+            "the dry run drops other than one region:\n{report}"
+        ));
+    };
+    if report.logs.last().map(|log| &log.file) != Some(&region.file) {
+        return Err(format!("the region is not in the newest log:\n{report}"));
+    }
+    let bytes = std::fs::read(&region.file).map_err(|error| error.to_string())?;
+    let zeros = bytes.iter().rev().take_while(|&&byte| byte == 0).count();
+    if region.offset + region.length != bytes.len() as u64 || zeros < 64 << 10 {
+        return Err(format!(
+            "the region does not run into the zeros at the end of the log:\n{report}"
+        ));
+    }
+    Ok(())
 }
 
 /// Fails unless `status` says the writer died of our SIGKILL: a writer that

@@ -7,11 +7,13 @@
 //! - A file is an inode with two byte strings: `current` (what reads see and
 //!   writes go to) and `durable` (what survives a crash). `sync` on a
 //!   [`WritableFile`] sets `durable = current`. Writes go where the last
-//!   write through a handle ended, which is the end of the file unless
-//!   [`WritableFile::prefill_zeros`] wrote (durable) zeros beyond it; a
-//!   handle from [`FileSystem::open_append`] always writes at the end. The
-//!   unsynced bytes are those written between where writing stood at the
-//!   last sync and where it stands now.
+//!   write to the file ended (one position per file, not per handle, as
+//!   the engine has one writer per file), which is the end of the file
+//!   unless [`WritableFile::prefill_zeros`] wrote zeros beyond it (durable
+//!   once synced, lost in a crash before that); a handle from
+//!   [`FileSystem::open_append`] always writes at the end. The unsynced
+//!   bytes are those written between where writing stood at the last sync
+//!   and where it stands now.
 //! - A directory maps names to inode ids, once as `current` entries and once
 //!   as `durable` entries. `create`, `rename` and `remove` change the current
 //!   entries; [`FileSystem::sync_dir`] copies them to the durable ones.
@@ -200,8 +202,8 @@ impl SimFs {
         }
     }
 
-    /// Makes the `(n + 1)`-th mutating operation from now (write, sync,
-    /// create, rename, remove, sync_dir) and every later one fail with an
+    /// Makes the `(n + 1)`-th mutating operation from now (write, prefill,
+    /// sync, create, rename, remove, sync_dir) and every later one fail with an
     /// `ErrorKind::Other` error "injected failure", until
     /// [`SimFs::clear_faults`].
     pub fn fail_after(&self, n: u64) {
@@ -216,16 +218,17 @@ impl SimFs {
         state.space_limit_bytes = None;
     }
 
-    /// Makes writes fail with `ErrorKind::StorageFull`, appending nothing,
-    /// when they would take the current bytes of all named files (plus the
-    /// file written, if it has no name any more) beyond `limit_bytes`.
+    /// Makes writes and prefills fail with `ErrorKind::StorageFull`,
+    /// writing nothing, when they would take the current bytes of all named
+    /// files (plus the file written, if it has no name any more) beyond
+    /// `limit_bytes` (an overwrite takes no new bytes).
     /// `None` removes the limit.
     pub fn set_space_limit(&self, limit_bytes: Option<u64>) {
         self.lock_state().space_limit_bytes = limit_bytes;
     }
 
-    /// How many mutating operations (write, sync, create, rename, remove,
-    /// sync_dir) were attempted so far, including those failed by
+    /// How many mutating operations (write, prefill, sync, create, rename,
+    /// remove, sync_dir) were attempted so far, including those failed by
     /// [`SimFs::fail_after`] or the space limit. Not counted: operations
     /// refused earlier (a missing file or directory, a handle made stale by a
     /// crash), `create_dir_all`, `lock`, and the test helpers.
@@ -474,8 +477,18 @@ impl Write for SimWritableFile {
         let mut state = lock_state(&self.state);
         state.check_generation(self.generation)?;
         state.begin_operation()?;
+        let inode = state.inode(self.inode)?;
+        let start = if self.append {
+            inode.current.len()
+        } else {
+            inode.written
+        };
+        let end = start + bytes.len();
+        // Only bytes past the end take space: an overwrite (of prefilled
+        // zeros) takes none.
+        let growth = end.saturating_sub(inode.current.len()) as u64;
         if let Some(limit) = state.space_limit_bytes {
-            let wanted = state.used_bytes(self.inode) + bytes.len() as u64;
+            let wanted = state.used_bytes(self.inode) + growth;
             if wanted > limit {
                 return Err(io::Error::new(
                     io::ErrorKind::StorageFull,
@@ -484,12 +497,6 @@ impl Write for SimWritableFile {
             }
         }
         let inode = state.inode_mut(self.inode)?;
-        let start = if self.append {
-            inode.current.len()
-        } else {
-            inode.written
-        };
-        let end = start + bytes.len();
         if inode.current.len() < end {
             inode.current.resize(end, 0);
         }
@@ -832,6 +839,19 @@ mod tests {
         assert_eq!(fs.read_file(path).unwrap().len(), 64);
         fs.crash(CrashOptions::default());
         assert_eq!(fs.read_file(path).unwrap(), b"head");
+    }
+
+    #[test]
+    fn overwriting_prefilled_zeros_takes_no_space() {
+        let fs = SimFs::new();
+        fs.create_dir_all(Path::new("/db")).unwrap();
+        let mut file = fs.create(Path::new("/db/000008.log")).unwrap();
+        file.write_all(b"head").unwrap();
+        file.prefill_zeros(64).unwrap();
+        fs.set_space_limit(Some(64));
+        file.write_all(&[7; 60]).unwrap();
+        let full = file.write_all(b"!").unwrap_err();
+        assert_eq!(full.kind(), io::ErrorKind::StorageFull);
     }
 
     #[test]

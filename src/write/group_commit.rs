@@ -230,12 +230,22 @@ impl Engine {
                 Counters::add(&self.counters.wal_prefill_bytes, until - from);
                 Ok(())
             }
-            // The zeros only make syncs cheaper: without room for them the
-            // log is appended to as it would be without the prefill (no
-            // more zeros for it), and the write fails only if its own
-            // bytes do not fit. Zeros written before the disk filled up
-            // are overwritten by the record or stay as padding.
-            Err(error) if error.kind() == io::ErrorKind::StorageFull => {
+            // The zeros only make syncs cheaper: without room for them (or
+            // a file system that cannot write them) the log is appended to
+            // as it would be without the prefill (no more zeros for it),
+            // and the write fails only if its own bytes do not fit. Zeros
+            // written before the disk filled up are overwritten by the
+            // record or stay as padding; nothing was synced, so no earlier
+            // write's durability is in question.
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    io::ErrorKind::StorageFull
+                        | io::ErrorKind::QuotaExceeded
+                        | io::ErrorKind::FileTooLarge
+                        | io::ErrorKind::Unsupported
+                ) =>
+            {
                 log.prefilled = u64::MAX;
                 Ok(())
             }

@@ -685,6 +685,19 @@ fn restart(
         {
             let explained = torn_over_zeros(&dry_run)
                 .map_err(|why| format!("node {id} refused under {mode}: {line}; {why}"))?;
+            let region = &dry_run.dropped[0];
+            let file = region
+                .file
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if !line.contains(&file) || !line.contains(&region.offset.to_string()) {
+                return Err(format!(
+                    "node {id}'s refusal does not name {file} at offset {}: {line}",
+                    region.offset
+                )
+                .into());
+            }
             summary.tolerate_refusals.push(format!(
                 "node {id}: {line}; the dry run under point-in-time-recovery drops {explained}"
             ));
