@@ -649,34 +649,12 @@ fn restart(
                 )
                 .into());
             };
-            let file = region
-                .file
-                .file_name()
-                .map(|name| name.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            if !line.contains(&file) || !line.contains(&region.offset.to_string()) {
-                return Err(format!(
-                    "node {id}'s refusal does not name {file} at offset {}: {line}",
-                    region.offset
-                )
-                .into());
-            }
+            let file = refusal_names(id, &line, region)?;
             summary.absolute_refusals.push(format!(
                 "node {id}: {line}; the dry run under point-in-time-recovery drops {} bytes at {file}:{} and keeps sequences up to {}",
                 region.length, region.offset, dry_run.last_sequence
             ));
-            match cluster.start(id, RecoveryMode::PointInTimeRecovery)? {
-                Ok(()) => {
-                    *summary
-                        .restarts
-                        .entry(RecoveryMode::PointInTimeRecovery.to_string())
-                        .or_default() += 1;
-                    Ok(())
-                }
-                Err(line) => {
-                    Err(format!("node {id} refused under point-in-time-recovery: {line}").into())
-                }
-            }
+            start_under_point_in_time(cluster, id, summary)
         }
         (RecoveryMode::TolerateCorruptedTailRecords, Err(line))
             if Options::default()
@@ -685,36 +663,50 @@ fn restart(
         {
             let explained = torn_over_zeros(&dry_run)
                 .map_err(|why| format!("node {id} refused under {mode}: {line}; {why}"))?;
-            let region = &dry_run.dropped[0];
-            let file = region
-                .file
-                .file_name()
-                .map(|name| name.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            if !line.contains(&file) || !line.contains(&region.offset.to_string()) {
-                return Err(format!(
-                    "node {id}'s refusal does not name {file} at offset {}: {line}",
-                    region.offset
-                )
-                .into());
-            }
+            refusal_names(id, &line, &dry_run.dropped[0])?;
             summary.tolerate_refusals.push(format!(
                 "node {id}: {line}; the dry run under point-in-time-recovery drops {explained}"
             ));
-            match cluster.start(id, RecoveryMode::PointInTimeRecovery)? {
-                Ok(()) => {
-                    *summary
-                        .restarts
-                        .entry(RecoveryMode::PointInTimeRecovery.to_string())
-                        .or_default() += 1;
-                    Ok(())
-                }
-                Err(line) => {
-                    Err(format!("node {id} refused under point-in-time-recovery: {line}").into())
-                }
-            }
+            start_under_point_in_time(cluster, id, summary)
         }
         (_, Err(line)) => Err(format!("node {id} refused under {mode}: {line}").into()),
+    }
+}
+
+/// The name of `region`'s file, once node `id`'s refusal `line` is seen
+/// to name it and the region's offset.
+fn refusal_names(id: u64, line: &str, region: &strata::DroppedRegion) -> Result<String, Failure> {
+    let file = region
+        .file
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if !line.contains(&file) || !line.contains(&region.offset.to_string()) {
+        return Err(format!(
+            "node {id}'s refusal does not name {file} at offset {}: {line}",
+            region.offset
+        )
+        .into());
+    }
+    Ok(file)
+}
+
+/// Starts node `id` under PointInTimeRecovery after a refusal, which must
+/// not refuse.
+fn start_under_point_in_time(
+    cluster: &mut Cluster,
+    id: u64,
+    summary: &mut ChaosSummary,
+) -> Result<(), Failure> {
+    match cluster.start(id, RecoveryMode::PointInTimeRecovery)? {
+        Ok(()) => {
+            *summary
+                .restarts
+                .entry(RecoveryMode::PointInTimeRecovery.to_string())
+                .or_default() += 1;
+            Ok(())
+        }
+        Err(line) => Err(format!("node {id} refused under point-in-time-recovery: {line}").into()),
     }
 }
 
