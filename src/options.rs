@@ -173,29 +173,15 @@ pub struct Options {
     /// unless asked.
     pub compression: Compression,
     /// The log prefill's step (default 1 MiB; 0 turns it off; at most
-    /// [`MAX_WAL_PREFILL_BYTES`]). Before a synced write that would go past
-    /// the zeros already there, the live log is filled with zeros to
-    /// between one and two steps beyond the write's end, made durable by
-    /// the write's own sync. The syncs of the writes after it then
-    /// overwrite space the file already has, and on ext4 and similar file
-    /// systems no longer commit a new file size to the journal each time:
-    /// synced writes run faster, for the price of writing the zeros (about
-    /// as many bytes as the log holds, plus up to two steps left at each
-    /// log's end, which replay skips as padding). A log never written with
-    /// a sync is not prefilled, nor, once the disk had no room for the
-    /// zeros, is the rest of that log.
-    ///
-    /// Only under [`RecoveryMode::PointInTimeRecovery`] and
-    /// [`RecoveryMode::SkipAnyCorruptedRecords`]: a write torn by a crash
-    /// over prefilled zeros ends in zeros rather than at the end of the
-    /// file, which those two modes recover (dropping the torn write, which
-    /// was not acknowledged) and the other two report as corruption. So
-    /// it is ignored under AbsoluteConsistency and
-    /// TolerateCorruptedTailRecords, as RocksDB turns off its log recycling
-    /// (which overwrites old logs in place) under those two modes. A
-    /// database written with prefill and reopened after a crash under one
-    /// of them may therefore refuse to open where PointInTimeRecovery
-    /// would not.
+    /// [`MAX_WAL_PREFILL_BYTES`]): before a synced write that would pass
+    /// them, zeros are written one to two steps ahead of the live log, so
+    /// that later syncs overwrite space the file has instead of committing
+    /// a new file size (faster synced writes, for about as many bytes of
+    /// zeros as the log holds). Only under PointInTimeRecovery and
+    /// SkipAnyCorruptedRecords: a write torn over the zeros is a corruption
+    /// that those two recover from, so the other two modes ignore this, and
+    /// a prefilled log reopened after a crash under one of them may be
+    /// refused. `docs/wal_format.md` ("The prefill") has the details.
     pub wal_prefill_bytes: u64,
 }
 

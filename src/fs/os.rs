@@ -80,9 +80,6 @@ impl WritableFile for OsWritableFile {
                 "a file opened for appending cannot be prefilled",
             ));
         }
-        if self.length >= until {
-            return Ok(());
-        }
         while self.length < until {
             let chunk = usize::try_from(until - self.length)
                 .unwrap_or(usize::MAX)
