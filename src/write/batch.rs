@@ -149,11 +149,15 @@ impl WriteBatch {
 }
 
 /// Inserts an encoded batch's updates into a memtable, numbering them from
-/// the batch's sequence. Fails on operations Strata does not apply (the
-/// recovery plan refuses those before anything is applied).
+/// the batch's sequence, under one lock ([`MemTable::inserter`]). The
+/// batch comes from [`WriteBatch`]es, which hold only updates Strata
+/// applies, so it is not checked for others first as a logged batch is
+/// ([`for_each_write`]); a debug build checks anyway.
 pub(crate) fn apply_to_memtable(mem: &MemTable, payload: &[u8]) -> Result<()> {
-    for_each_write(payload, |key, sequence, kind, value| {
-        mem.insert(key, sequence, kind, value);
+    debug_assert_eq!(unsupported(payload), None);
+    let mut inserter = mem.inserter();
+    each_write(payload, |key, sequence, kind, value| {
+        inserter.insert(key, sequence, kind, value);
     })
 }
 
@@ -164,13 +168,19 @@ pub(crate) fn apply_to_memtable(mem: &MemTable, payload: &[u8]) -> Result<()> {
 /// per write group, and the list was an allocation each time.
 pub(crate) fn for_each_write(
     payload: &[u8],
-    mut insert: impl FnMut(&[u8], u64, Kind, &[u8]),
+    insert: impl FnMut(&[u8], u64, Kind, &[u8]),
 ) -> Result<()> {
     if let Some(reason) = unsupported(payload) {
         return Err(Error::InvalidArgument(format!(
             "Strata cannot apply this batch: {reason}"
         )));
     }
+    each_write(payload, insert)
+}
+
+/// [`for_each_write`] without the check for what Strata cannot apply, for
+/// batches known to hold nothing else.
+fn each_write(payload: &[u8], mut insert: impl FnMut(&[u8], u64, Kind, &[u8])) -> Result<()> {
     let mut sequence = batch::decode_header(payload)
         .map_err(|error| Error::InvalidArgument(error.to_string()))?
         .0;
