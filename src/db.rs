@@ -97,7 +97,7 @@ impl Db {
             queue: Mutex::new(WriteQueue::default()),
             queue_changed: Condvar::new(),
             group_gathered: Condvar::new(),
-            visible_sequence: AtomicU64::new(opened.state.last_sequence),
+            visible_sequence: AtomicU64::new(opened.report.last_sequence),
             snapshots: Arc::new(SnapshotList::default()),
             tables,
             published: Arc::clone(&opened.state.published),

@@ -59,8 +59,6 @@ pub(crate) struct State {
     /// The live files, as the MANIFEST records them (changed by an edit
     /// only once it is durable, `version/live_manifest.rs`).
     pub(crate) version: VersionState,
-    /// The last sequence assigned to a write that is in the memtable.
-    pub(crate) last_sequence: u64,
     /// The first failure that left files in an unknown state.
     pub(crate) poisoned: Option<Error>,
     pub(crate) shutting_down: bool,

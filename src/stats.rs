@@ -84,6 +84,14 @@ impl Counters {
         counter.fetch_add(amount, Ordering::Relaxed);
     }
 
+    /// [`Counters::add`] for a counter that only one thread at a time
+    /// updates (the write leader): a load and a store, no locked
+    /// instruction. Readers still see whole values.
+    pub(crate) fn add_alone(counter: &AtomicU64, amount: u64) {
+        let value = counter.load(Ordering::Relaxed);
+        counter.store(value + amount, Ordering::Relaxed);
+    }
+
     /// The counters; the fields that are not counters are left 0 for
     /// [`Engine::stats`] to fill.
     fn snapshot(&self) -> Stats {

@@ -171,7 +171,6 @@ pub(crate) fn apply(
             immutable: Vec::new(),
             tables,
             version,
-            last_sequence,
             poisoned: None,
             shutting_down: false,
             compacting: false,

@@ -53,34 +53,38 @@ impl Engine {
         // This writer leads a group: itself and whoever queued behind it.
         queue.leader_active = true;
         self.gather(&mut queue);
+        let leader = queue
+            .waiting
+            .pop_front()
+            .expect("the leader is at the front of the queue");
         // The last group's vector, so that a group costs no allocation.
-        let mut group = std::mem::take(&mut queue.spare_group);
-        let mut group_bytes = 0;
+        let mut followers = std::mem::take(&mut queue.spare_group);
+        let mut group_bytes = leader.batch.builder.encoded_len();
         while let Some(next) = queue.waiting.front() {
             let size = next.batch.builder.encoded_len();
-            if !group.is_empty() && group_bytes + size > MAX_GROUP_BYTES {
+            if group_bytes + size > MAX_GROUP_BYTES {
                 break;
             }
             group_bytes += size;
-            group.extend(queue.waiting.pop_front());
+            followers.extend(queue.waiting.pop_front());
         }
         drop(queue);
 
-        let result = self.write_group(&mut group);
+        let result = self.write_group(leader, &followers);
 
         let mut queue = self.queue.lock();
         if let Ok(Some(sync)) = result {
-            queue.last_synced_group = group.len();
+            queue.last_synced_group = followers.len() + 1;
             queue.last_sync = sync;
         }
         let result = result.map(|_| ());
-        for member in group.iter().filter(|member| member.id != id) {
+        for member in &followers {
             // Every member sees the leader's own error (a full disk stays
             // `StorageFull` for all of them).
             queue.finished.insert(member.id, result.clone());
         }
-        group.clear();
-        queue.spare_group = group;
+        followers.clear();
+        queue.spare_group = followers;
         queue.leader_active = false;
         self.queue_changed.notify_all();
         result
@@ -141,24 +145,28 @@ impl Engine {
 
     /// Commits the group; for a group that synced the log, how long its
     /// append and sync took.
-    fn write_group(&self, group: &mut [PendingWrite]) -> Result<Option<Duration>> {
+    fn write_group(
+        &self,
+        leader: PendingWrite,
+        followers: &[PendingWrite],
+    ) -> Result<Option<Duration>> {
         // The leader's own batch becomes the group's: no copy for a group of
         // one, one append per follower otherwise.
-        let (first, followers) = group
-            .split_first_mut()
-            .expect("a group holds at least its leader");
-        let mut merged = std::mem::take(&mut first.batch.builder);
-        for member in followers.iter() {
+        let mut merged = leader.batch.builder;
+        for member in followers {
             merged.append_encoded(&member.batch.builder);
         }
-        let sync = group.iter().any(|member| member.sync);
+        let sync = leader.sync || followers.iter().any(|member| member.sync);
 
-        let (mem, sequence) = {
+        let mem = {
             let mut state = self.state.lock();
             state.check_healthy()?;
             self.make_room(&mut state, merged.encoded_len())?;
-            (Arc::clone(&state.mem), state.last_sequence + 1)
+            Arc::clone(&state.mem)
         };
+        // Only the leader publishes sequences, so the last one published
+        // is the last one assigned.
+        let sequence = self.visible() + 1;
         if sync {
             // Once per log: its directory entry and its MANIFEST listing
             // are durable before its first sync is acknowledged.
@@ -191,19 +199,18 @@ impl Engine {
             }
         }
         let synced = appending.map(|started| started.elapsed());
-        Counters::add(&self.counters.wal_bytes, payload.len() as u64);
-        Counters::add(&self.counters.write_groups, 1);
-        Counters::add(&self.counters.writes, group.len() as u64);
+        // Only the leader counts these.
+        Counters::add_alone(&self.counters.wal_bytes, payload.len() as u64);
+        Counters::add_alone(&self.counters.write_groups, 1);
+        Counters::add_alone(&self.counters.writes, followers.len() as u64 + 1);
         if sync {
-            Counters::add(&self.counters.wal_syncs, 1);
+            Counters::add_alone(&self.counters.wal_syncs, 1);
         }
         apply_to_memtable(&mem, &payload)?;
-        let last = sequence + u64::from(count) - 1;
-        // `last_sequence` is the state's; readers look only at the atomic
-        // (`Engine::latest` pairs it with the published sources).
-        let mut state = self.state.lock();
-        state.last_sequence = last;
-        self.visible_sequence.store(last, Ordering::Release);
+        // Readers pair the sequence with the published sources
+        // (`Engine::latest`).
+        self.visible_sequence
+            .store(sequence + u64::from(count) - 1, Ordering::Release);
         Ok(synced)
     }
 }
