@@ -183,7 +183,7 @@ impl Planner<'_> {
         let file = self.state.file(inode)?;
         let current = file.file.metadata()?.len();
         let mut length = file.durable_length;
-        if self.options.torn_appends && file.durable_copy.is_none() && current > length {
+        if self.options.torn_appends && !file.changed_durable_bytes() && current > length {
             let torn = self.random.below(current - length + 1);
             length += torn;
             self.report.torn_bytes += torn;
@@ -208,23 +208,27 @@ fn write_directory(
             Survivor::Directory(children) => write_directory(state, children, &target)?,
             Survivor::File { inode, length } => {
                 let file = state.file(*inode)?;
-                if let Some(copy) = &file.durable_copy {
-                    File::create(&target)?.write_all(copy)?;
-                    continue;
-                }
-                // The backing file holds the surviving bytes as a prefix:
-                // link it instead of copying a large database every round,
-                // and cut it to length (each file's length is decided once,
-                // so a second name of it wants the same).
+                // The backing file holds the surviving bytes as a prefix,
+                // but for the saved pages of durable bytes changed since
+                // the last sync: link it instead of copying a large
+                // database every round, cut it to length and put the
+                // saved pages back (each file's length is decided once,
+                // so a second name of it wants the same, and the pages
+                // are the same bytes again).
                 let linked = state
                     .live_file_path(*inode)
                     .is_some_and(|live| fs::hard_link(live, &target).is_ok());
                 if linked {
-                    if file.file.metadata()?.len() > *length {
+                    if file.file.metadata()?.len() != *length {
                         file.file.set_len(*length)?;
                     }
+                    file.restore_saved_pages(&file.file)?;
                 } else {
-                    copy_prefix(&file.file, *length, &mut File::create(&target)?)?;
+                    let mut output = File::create(&target)?;
+                    let backed = file.file.metadata()?.len().min(*length);
+                    copy_prefix(&file.file, backed, &mut output)?;
+                    output.set_len(*length)?;
+                    file.restore_saved_pages(&output)?;
                 }
             }
         }

@@ -7,8 +7,9 @@
 //!
 //! - a file: the length made durable by its last `fsync`/`fdatasync`.
 //!   The bytes below that length stay in the backing file as long as the
-//!   file is only appended to; the first write or truncation that would
-//!   change them copies them into memory first (`durable_copy`).
+//!   file is only appended to; a write or truncation that would change
+//!   them copies the pages it touches into memory first (`saved_pages`),
+//!   each page once per sync interval.
 //! - a directory: its entries as of its last `fsync` (`durable_entries`)
 //!   and the entry operations since then, in order (`pending`).
 //!
@@ -16,7 +17,7 @@
 //! replaced can still come back at a power cut if the unlink was not
 //! durable.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, btree_map};
 use std::ffi::{OsStr, OsString};
 use std::fs::{self, File, OpenOptions};
 use std::io;
@@ -49,9 +50,32 @@ pub(crate) struct FileNode {
     pub(crate) file: File,
     /// Bytes `0..durable_length` are durable.
     pub(crate) durable_length: u64,
-    /// The durable bytes, once a write or truncation changed some of them
-    /// in the backing file; `None` while the backing file still holds them.
-    pub(crate) durable_copy: Option<Vec<u8>>,
+    /// Durable bytes that a write or truncation since the last sync
+    /// changed in the backing file, by page ([`SAVED_PAGE_BYTES`]): page
+    /// index to the page's bytes as of the sync (the last page may be
+    /// short). Every other durable byte is still in the backing file.
+    pub(crate) saved_pages: BTreeMap<u64, Vec<u8>>,
+}
+
+/// The size of the pieces of durable bytes saved before they change: a
+/// log overwritten just past its last sync costs a page, not the log.
+pub(crate) const SAVED_PAGE_BYTES: u64 = 4096;
+
+impl FileNode {
+    /// Whether a write or truncation since the last sync changed durable
+    /// bytes.
+    pub(crate) fn changed_durable_bytes(&self) -> bool {
+        !self.saved_pages.is_empty()
+    }
+
+    /// Writes the saved pages back over `output` (the backing file or a
+    /// copy of it, at least as long as the durable bytes).
+    pub(crate) fn restore_saved_pages(&self, output: &File) -> io::Result<()> {
+        for (page, bytes) in &self.saved_pages {
+            output.write_all_at(bytes, page * SAVED_PAGE_BYTES)?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Default)]
@@ -141,7 +165,7 @@ impl State {
                     NodeKind::File(FileNode {
                         file,
                         durable_length,
-                        durable_copy: None,
+                        saved_pages: BTreeMap::new(),
                     }),
                 )
             } else {
@@ -317,7 +341,7 @@ impl State {
             NodeKind::File(FileNode {
                 file,
                 durable_length: 0,
-                durable_copy: None,
+                saved_pages: BTreeMap::new(),
             }),
         );
         self.link(parent, name, inode)?;
@@ -350,28 +374,39 @@ impl State {
         Ok(bytes)
     }
 
-    /// Copies the durable bytes into memory before the backing file's
-    /// bytes below `offset` change (once per sync interval).
-    fn preserve_durable_bytes_below(file: &mut FileNode, offset: u64) -> io::Result<()> {
-        if offset < file.durable_length && file.durable_copy.is_none() {
-            let length = usize::try_from(file.durable_length).map_err(|_| error(libc::EFBIG))?;
-            let mut copy = vec![0; length];
-            file.file.read_exact_at(&mut copy, 0)?;
-            file.durable_copy = Some(copy);
+    /// Saves the durable bytes of the pages that `start..end` touches
+    /// before the backing file's bytes there change (each page once per
+    /// sync interval; bytes at or past the durable length need no saving).
+    fn save_durable_bytes(file: &mut FileNode, start: u64, end: u64) -> io::Result<()> {
+        let end = end.min(file.durable_length);
+        if start >= end {
+            return Ok(());
+        }
+        for page in start / SAVED_PAGE_BYTES..end.div_ceil(SAVED_PAGE_BYTES) {
+            if let btree_map::Entry::Vacant(vacant) = file.saved_pages.entry(page) {
+                let from = page * SAVED_PAGE_BYTES;
+                let to = (from + SAVED_PAGE_BYTES).min(file.durable_length);
+                let length = usize::try_from(to - from).map_err(|_| error(libc::EFBIG))?;
+                let mut bytes = vec![0; length];
+                // Unsaved pages still hold their durable bytes: a
+                // truncation saved every page past its new length first.
+                file.file.read_exact_at(&mut bytes, from)?;
+                vacant.insert(bytes);
+            }
         }
         Ok(())
     }
 
     pub(crate) fn write(&mut self, inode: u64, offset: u64, bytes: &[u8]) -> io::Result<u32> {
         let file = self.file_mut(inode)?;
-        Self::preserve_durable_bytes_below(file, offset)?;
+        Self::save_durable_bytes(file, offset, offset.saturating_add(bytes.len() as u64))?;
         file.file.write_all_at(bytes, offset)?;
         u32::try_from(bytes.len()).map_err(|_| error(libc::EINVAL))
     }
 
     pub(crate) fn set_length(&mut self, inode: u64, length: u64) -> io::Result<()> {
         let file = self.file_mut(inode)?;
-        Self::preserve_durable_bytes_below(file, length)?;
+        Self::save_durable_bytes(file, length, u64::MAX)?;
         file.file.set_len(length)
     }
 
@@ -382,7 +417,7 @@ impl State {
         // survive the test process, not a real power cut.
         let file = self.file_mut(inode)?;
         file.durable_length = file.file.metadata()?.len();
-        file.durable_copy = None;
+        file.saved_pages.clear();
         Ok(())
     }
 

@@ -6,6 +6,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use strata_powercut::{CutOptions, PowerCutFs, unavailable_reason};
@@ -107,6 +108,41 @@ fn overwritten_synced_bytes_come_back_when_the_overwrite_was_not_synced() {
         fs::read(fixture.path("CURRENT")).unwrap(),
         b"MANIFEST-000001\n"
     );
+}
+
+#[test]
+fn synced_pages_overwritten_or_truncated_come_back_whole_and_synced_overwrites_stay() {
+    // Five pages of durable bytes and a bit, each byte telling its place.
+    let durable: Vec<u8> = (0..20_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let Some(mut fixture) = Fixture::new(|backing| {
+        fs::write(backing.join("log"), &durable).unwrap();
+        fs::write(backing.join("other"), &durable).unwrap();
+    }) else {
+        return;
+    };
+    let log = OpenOptions::new()
+        .write(true)
+        .open(fixture.path("log"))
+        .unwrap();
+    // Inside the third page, then a cut through it, then a write across
+    // the cut and past the durable length.
+    log.write_all_at(&[0xEE; 100], 9_000).unwrap();
+    log.set_len(12_000).unwrap();
+    log.write_all_at(&[0xDD; 9_000], 11_000).unwrap();
+    drop(log);
+    let other = OpenOptions::new()
+        .write(true)
+        .open(fixture.path("other"))
+        .unwrap();
+    other.write_all_at(b"synced", 5_000).unwrap();
+    other.sync_data().unwrap();
+    other.write_all_at(b"lost", 15_000).unwrap();
+    drop(other);
+    fixture.fs.cut(&CutOptions::random(3)).unwrap();
+    assert!(fs::read(fixture.path("log")).unwrap() == durable);
+    let mut expected = durable.clone();
+    expected[5_000..5_006].copy_from_slice(b"synced");
+    assert!(fs::read(fixture.path("other")).unwrap() == expected);
 }
 
 #[test]
