@@ -152,7 +152,8 @@ impl WriteBatch {
 /// the batch's sequence, under one lock ([`MemTable::inserter`]). The
 /// batch comes from [`WriteBatch`]es, which hold only updates Strata
 /// applies, so it is not checked for others first as a logged batch is
-/// ([`for_each_write`]); a debug build checks anyway.
+/// ([`for_each_write`]); a debug build checks anyway. An error (a batch
+/// that does not decode) may come after some updates were inserted.
 pub(crate) fn apply_to_memtable(mem: &MemTable, payload: &[u8]) -> Result<()> {
     debug_assert_eq!(unsupported(payload), None);
     let mut inserter = mem.inserter();

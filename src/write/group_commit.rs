@@ -206,7 +206,14 @@ impl Engine {
         if sync {
             Counters::add_alone(&self.counters.wal_syncs, 1);
         }
-        apply_to_memtable(&mem, &payload)?;
+        if let Err(error) = apply_to_memtable(&mem, &payload) {
+            // The record is in the log and maybe part of it in the
+            // memtable, its sequences unpublished: the next group would
+            // number its writes again. Not expected (the batches are
+            // `WriteBatch`es), but no later write may follow it.
+            self.poison(&error);
+            return Err(error);
+        }
         // Readers pair the sequence with the published sources
         // (`Engine::latest`).
         self.visible_sequence
