@@ -70,7 +70,7 @@ impl Engine {
         }
         drop(queue);
 
-        let result = self.write_group(leader, &followers);
+        let (result, panic) = self.lead(|| self.write_group(leader, &followers));
 
         let mut queue = self.queue.lock();
         if let Ok(Some(sync)) = result {
@@ -87,7 +87,40 @@ impl Engine {
         queue.spare_group = followers;
         queue.leader_active = false;
         self.queue_changed.notify_all();
+        drop(queue);
+        if let Some(panic) = panic {
+            std::panic::resume_unwind(panic);
+        }
         result
+    }
+
+    /// Runs `work` for the holder of the leader role. A panic in it (a
+    /// bug) would leave the role held and every other writer waiting for
+    /// ever, with a group maybe half logged: it poisons the database
+    /// instead, the leader hands that error to its followers and gives up
+    /// the role, and only then goes on panicking (the returned payload).
+    fn lead<T>(
+        &self,
+        work: impl FnOnce() -> Result<T>,
+    ) -> (Result<T>, Option<Box<dyn std::any::Any + Send>>) {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)) {
+            Ok(result) => (result, None),
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|message| (*message).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                let path = self.directory.join(filename::log(self.log.lock().number));
+                let error = Error::io(
+                    path,
+                    "write a group to",
+                    io::Error::other(format!("the group's leader panicked: {message}")),
+                );
+                self.poison(&error);
+                (Err(error), Some(panic))
+            }
+        }
     }
 
     /// Before a group that syncs the log, waits a little for more writers
@@ -136,10 +169,14 @@ impl Engine {
         }
         queue.leader_active = true;
         drop(queue);
-        let result = work();
+        let (result, panic) = self.lead(work);
         let mut queue = self.queue.lock();
         queue.leader_active = false;
         self.queue_changed.notify_all();
+        drop(queue);
+        if let Some(panic) = panic {
+            std::panic::resume_unwind(panic);
+        }
         result
     }
 
