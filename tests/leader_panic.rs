@@ -6,19 +6,17 @@
 use std::io::{self, Write};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::mpsc;
-use std::time::Duration;
 
-use strata::fs::{FileLock, FileSystem, ReadableFile, SimFs, WritableFile};
+use strata::fs::{SimFs, WritableFile};
 use strata::{Db, ErrorKind, Options};
+
+#[path = "support/wrapped_fs.rs"]
+mod wrapped_fs;
+
+use wrapped_fs::{WrappedFs, returns_within_a_minute as returns};
 
 /// The key whose log record makes the write panic.
 const PANIC_KEY: &[u8] = b"panic-now";
-
-#[derive(Debug)]
-struct PanickyFs {
-    inner: SimFs,
-}
 
 struct PanickyLog {
     inner: Box<dyn WritableFile>,
@@ -46,66 +44,17 @@ impl WritableFile for PanickyLog {
     }
 }
 
-impl FileSystem for PanickyFs {
-    fn create(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
-        let file = self.inner.create(path)?;
-        if path.extension().is_some_and(|extension| extension == "log") {
-            return Ok(Box::new(PanickyLog { inner: file }));
-        }
-        Ok(file)
-    }
-
-    fn open_append(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
-        self.inner.open_append(path)
-    }
-
-    fn open_read(&self, path: &Path) -> io::Result<Arc<dyn ReadableFile>> {
-        self.inner.open_read(path)
-    }
-
-    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        self.inner.rename(from, to)
-    }
-
-    fn remove(&self, path: &Path) -> io::Result<()> {
-        self.inner.remove(path)
-    }
-
-    fn list(&self, directory: &Path) -> io::Result<Vec<String>> {
-        self.inner.list(directory)
-    }
-
-    fn create_dir_all(&self, directory: &Path) -> io::Result<()> {
-        self.inner.create_dir_all(directory)
-    }
-
-    fn sync_dir(&self, directory: &Path) -> io::Result<()> {
-        self.inner.sync_dir(directory)
-    }
-
-    fn exists(&self, path: &Path) -> bool {
-        self.inner.exists(path)
-    }
-
-    fn lock(&self, path: &Path) -> io::Result<Box<dyn FileLock>> {
-        self.inner.lock(path)
-    }
-}
-
-/// Runs `work` on a thread and waits up to a minute for it (`None`: it
-/// did not return).
-fn returns<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
-    let (done, finished) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = done.send(work());
-    });
-    finished.recv_timeout(Duration::from_secs(60)).ok()
-}
-
 #[test]
 fn a_panic_while_leading_a_group_poisons_the_database_instead_of_stalling_every_writer() {
-    let fs = PanickyFs {
+    let fs = WrappedFs {
         inner: SimFs::new(),
+        wrap: Box::new(|path, file| {
+            if path.extension().is_some_and(|extension| extension == "log") {
+                Box::new(PanickyLog { inner: file })
+            } else {
+                file
+            }
+        }),
     };
     let db =
         Arc::new(Db::open_with_fs(Arc::new(fs), Path::new("/db"), Options::default()).unwrap());

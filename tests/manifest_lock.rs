@@ -5,12 +5,17 @@
 
 use std::io::{self, Write};
 use std::path::Path;
-use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
 
-use strata::fs::{FileLock, FileSystem, ReadableFile, SimFs, WritableFile};
+use strata::fs::{SimFs, WritableFile};
 use strata::{Db, Options};
+
+#[path = "support/wrapped_fs.rs"]
+mod wrapped_fs;
+
+// A write that waited for the held sync would never finish before the
+// gate opens.
+use wrapped_fs::{WrappedFs, returns_within_a_minute as finishes_while_the_gate_is_closed};
 
 /// Lets `pass` MANIFEST syncs through, then holds every later one until
 /// opened.
@@ -60,12 +65,6 @@ impl Gate {
     }
 }
 
-#[derive(Debug)]
-struct GatedFs {
-    inner: SimFs,
-    gate: Arc<Gate>,
-}
-
 struct GatedFile {
     inner: Box<dyn WritableFile>,
     gate: Arc<Gate>,
@@ -88,76 +87,26 @@ impl WritableFile for GatedFile {
     }
 }
 
-impl FileSystem for GatedFs {
-    fn create(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
-        let file = self.inner.create(path)?;
-        let manifest = path
-            .file_name()
-            .is_some_and(|name| name.to_string_lossy().starts_with("MANIFEST-"));
-        if !manifest {
-            return Ok(file);
-        }
-        Ok(Box::new(GatedFile {
-            inner: file,
-            gate: Arc::clone(&self.gate),
-        }))
-    }
-
-    fn open_append(&self, path: &Path) -> io::Result<Box<dyn WritableFile>> {
-        self.inner.open_append(path)
-    }
-
-    fn open_read(&self, path: &Path) -> io::Result<Arc<dyn ReadableFile>> {
-        self.inner.open_read(path)
-    }
-
-    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        self.inner.rename(from, to)
-    }
-
-    fn remove(&self, path: &Path) -> io::Result<()> {
-        self.inner.remove(path)
-    }
-
-    fn list(&self, directory: &Path) -> io::Result<Vec<String>> {
-        self.inner.list(directory)
-    }
-
-    fn create_dir_all(&self, directory: &Path) -> io::Result<()> {
-        self.inner.create_dir_all(directory)
-    }
-
-    fn sync_dir(&self, directory: &Path) -> io::Result<()> {
-        self.inner.sync_dir(directory)
-    }
-
-    fn exists(&self, path: &Path) -> bool {
-        self.inner.exists(path)
-    }
-
-    fn lock(&self, path: &Path) -> io::Result<Box<dyn FileLock>> {
-        self.inner.lock(path)
-    }
-}
-
-/// Runs `work` on a thread and waits up to a minute for it: a write that
-/// waited for the held sync would never finish before the gate opens.
-fn finishes_while_the_gate_is_closed<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Option<T> {
-    let (done, finished) = mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = done.send(work());
-    });
-    finished.recv_timeout(Duration::from_secs(60)).ok()
-}
-
 #[test]
 fn writes_and_reads_go_on_while_a_flush_waits_for_its_manifest_sync() {
     let gate = Arc::new(Gate::default());
-    let fs = GatedFs {
+    let fs = WrappedFs {
         inner: SimFs::new(),
-        gate: Arc::clone(&gate),
+        wrap: {
+            let gate = Arc::clone(&gate);
+            Box::new(move |path, file| {
+                let manifest = path
+                    .file_name()
+                    .is_some_and(|name| name.to_string_lossy().starts_with("MANIFEST-"));
+                if !manifest {
+                    return file;
+                }
+                Box::new(GatedFile {
+                    inner: file,
+                    gate: Arc::clone(&gate),
+                })
+            })
+        },
     };
     let db =
         Arc::new(Db::open_with_fs(Arc::new(fs), Path::new("/db"), Options::default()).unwrap());
